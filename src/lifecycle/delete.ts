@@ -1,0 +1,67 @@
+/**
+ * delete: undo what create made — the init (killed when created, or running with --force), any
+ * process left in the cgroup, the cgroup, then poststop hooks and the state directory.
+ */
+import { existsSync } from 'node:fs';
+import { cgroupManagerFromPaths } from '../cgroups/index.js';
+import { TsrunError, stateError, wrap } from '../errors.js';
+import { runHooks } from '../hooks.js';
+import { log } from '../log.js';
+import { waitForExit } from '../state/proc.js';
+import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
+import { statePaths } from '../state/paths.js';
+import { hookState } from './create.js';
+import { signalAll } from './kill.js';
+import { containerStatus } from './status.js';
+
+const SIGKILL = 9;
+const EXIT_WAIT_MS = 10_000;
+
+export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
+  let lock: ContainerLock;
+  try {
+    lock = ContainerLock.acquire(root, id);
+  } catch (err) {
+    if (force && err instanceof TsrunError && err.kind === 'state') {
+      // nothing recorded (or a create that died before recording): nothing but the directory to remove
+      const dir = statePaths(root, id).dir;
+      if (existsSync(dir)) ContainerLock.acquire(root, id, undefined, true).removeDir();
+      return;
+    }
+    throw err;
+  }
+  try {
+    const record = readRecord(root, id);
+    const status = await containerStatus(root, record);
+    if ((status === 'running' || status === 'paused') && !force) {
+      throw stateError(`cannot delete container ${id} that is not stopped: ${status}`);
+    }
+    await destroyContainer(record, status !== 'stopped');
+    try {
+      await runHooks('poststop', record.hooks?.poststop, JSON.stringify(hookState(record, 'stopped')));
+    } catch (err) {
+      log.warn(wrap(err, 'poststop hook failed').message);
+    }
+    lock.removeDir();
+  } finally {
+    lock.release();
+  }
+}
+
+async function destroyContainer(record: ContainerRecord, initAlive: boolean): Promise<void> {
+  const cgroup = cgroupManagerFromPaths(record.cgroup.version, record.cgroup.paths);
+  if (initAlive) {
+    try {
+      process.kill(record.pid, SIGKILL);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+    if (cgroup.isFrozen()) cgroup.thaw();
+    if (!(await waitForExit(record.pid, record.pidStartTime, EXIT_WAIT_MS))) {
+      throw stateError(`container init ${record.pid} did not exit after SIGKILL`);
+    }
+  }
+  // Without a pid namespace, processes can outlive the init: they go too.
+  signalAll(record, SIGKILL);
+  cgroup.destroy();
+}

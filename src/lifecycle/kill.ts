@@ -1,0 +1,52 @@
+/** kill: a signal to the container's init (or with --all to every process of its cgroup). */
+import { constants } from 'node:os';
+import { stateError, usageError } from '../errors.js';
+import { cgroupManagerFromPaths } from '../cgroups/index.js';
+import { readRecord, type ContainerRecord } from '../state/store.js';
+import { containerStatus } from './status.js';
+
+/** Accepts 9, KILL, SIGKILL (any case), as runc does. */
+export function parseSignal(raw: string | undefined): number {
+  const text = (raw ?? 'SIGTERM').trim();
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n <= 0 || n > 64) throw usageError(`invalid signal: ${raw}`);
+    return n;
+  }
+  const upper = text.toUpperCase();
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name) ?? /^SIGRTMAX(?:-(\d+))?$/.exec(name);
+  if (rt) return name.startsWith('SIGRTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[1] ?? 0);
+  const n = (constants.signals as Record<string, number>)[name];
+  if (n === undefined) throw usageError(`unknown signal ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
+  const record = readRecord(root, id);
+  const status = await containerStatus(root, record);
+  if (status === 'stopped') throw stateError('container not running');
+  if (all) {
+    signalAll(record, signal);
+    return;
+  }
+  try {
+    process.kill(record.pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw stateError('container not running');
+    throw err;
+  }
+}
+
+/** Every process in the container's cgroup; a frozen cgroup is thawed so SIGKILL takes effect. */
+export function signalAll(record: ContainerRecord, signal: number): void {
+  const cgroup = cgroupManagerFromPaths(record.cgroup.version, record.cgroup.paths);
+  for (const pid of cgroup.pids()) {
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  if (signal === constants.signals.SIGKILL && cgroup.isFrozen()) cgroup.thaw();
+}

@@ -1,0 +1,47 @@
+/**
+ * run: create + start. Detached, it returns once started; in the foreground the helper stays the
+ * init's parent, tsrun forwards the signals it receives to the init and, once the init exits,
+ * deletes the container and returns its exit status (128+signal when killed), like runc.
+ */
+import { createContainer, type CreateOptions } from './create.js';
+import { deleteContainer } from './delete.js';
+import { startContainer } from './start.js';
+
+const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
+
+export async function runContainer(opts: CreateOptions & { detach: boolean }): Promise<number> {
+  const created = await createContainer({ ...opts, foreground: !opts.detach });
+  try {
+    await startContainer(opts.root, opts.id);
+  } catch (err) {
+    created.close();
+    await deleteContainer(opts.root, opts.id, true).catch(() => undefined);
+    throw err;
+  }
+  if (opts.detach || !created.waitStatus) return 0;
+
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(created.record.pid, sig);
+    } catch {
+      // already gone: its exit status is on its way
+    }
+  };
+  for (const sig of forwarded) process.on(sig, forward);
+  let status: number;
+  try {
+    status = await created.waitStatus;
+  } finally {
+    for (const sig of forwarded) process.off(sig, forward);
+    created.close();
+  }
+  await deleteContainer(opts.root, opts.id, true);
+  return exitCodeOf(status);
+}
+
+/** A raw wait(2) status as a shell exit code. */
+export function exitCodeOf(status: number): number {
+  const termSig = status & 0x7f;
+  if (termSig === 0) return (status >> 8) & 0xff;
+  return 128 + termSig;
+}

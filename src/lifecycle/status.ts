@@ -1,0 +1,62 @@
+/**
+ * The spec's container state, derived from what the kernel says now: a recorded pid counts only
+ * while the same process (pid + start time) is alive; exec.fifo still present means "created";
+ * a frozen cgroup means "paused".
+ */
+import { existsSync } from 'node:fs';
+import { isSameLiveProcess } from '../state/proc.js';
+import { statePaths } from '../state/paths.js';
+import type { ContainerRecord } from '../state/store.js';
+
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: Status;
+  pid: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+/** What `state` and `list` print: the spec's state plus runc's rootfs/created/owner. */
+export interface StateReport extends OciState {
+  rootfs: string;
+  created: string;
+  owner: string;
+}
+
+export async function containerStatus(root: string, record: ContainerRecord): Promise<Status> {
+  if (!isSameLiveProcess(record.pid, record.pidStartTime)) return 'stopped';
+  if (!record.started && existsSync(statePaths(root, record.id).fifo)) return 'created';
+  if (await isFrozen(record)) return 'paused';
+  return 'running';
+}
+
+async function isFrozen(record: ContainerRecord): Promise<boolean> {
+  const { cgroupManagerFromPaths } = await import('../cgroups/index.js');
+  try {
+    return cgroupManagerFromPaths(record.cgroup.version, record.cgroup.paths).isFrozen();
+  } catch {
+    return false;
+  }
+}
+
+export function ociState(record: ContainerRecord, status: Status): OciState {
+  const state: OciState = {
+    ociVersion: record.ociVersion,
+    id: record.id,
+    status,
+    pid: status === 'stopped' ? 0 : record.pid,
+    bundle: record.bundle,
+  };
+  if (record.annotations && Object.keys(record.annotations).length) state.annotations = record.annotations;
+  return state;
+}
+
+export function stateReport(record: ContainerRecord, status: Status): StateReport {
+  const { annotations, ...oci } = ociState(record, status);
+  const report: StateReport = { ...oci, rootfs: record.rootfs, created: record.created, owner: record.owner };
+  if (annotations) report.annotations = annotations;
+  return report;
+}

@@ -1,0 +1,59 @@
+/**
+ * Where tsrun's messages go: --log FILE (default stderr) in --log-format text or json. containerd
+ * and podman read the json lines {"level","msg","time"} from the file to report a failure, so the
+ * last error line must say what failed.
+ */
+import { appendFileSync } from 'node:fs';
+
+export type LogFormat = 'text' | 'json';
+export type Level = 'debug' | 'info' | 'warning' | 'error';
+
+export interface LogConfig {
+  file?: string;
+  format: LogFormat;
+  debug: boolean;
+}
+
+let config: LogConfig = { format: 'text', debug: false };
+
+export function configureLog(next: LogConfig): void {
+  config = next;
+}
+
+function line(level: Level, msg: string): string {
+  const time = new Date().toISOString();
+  if (config.format === 'json') return JSON.stringify({ level, msg, time }) + '\n';
+  return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+}
+
+function emit(level: Level, msg: string): void {
+  const text = line(level, msg);
+  if (config.file) {
+    try {
+      appendFileSync(config.file, text);
+      return;
+    } catch {
+      // fall through to stderr: losing the message would be worse
+    }
+  }
+  process.stderr.write(text);
+}
+
+export const log = {
+  debug(msg: string): void {
+    if (config.debug) emit('debug', msg);
+  },
+  info(msg: string): void {
+    emit('info', msg);
+  },
+  warn(msg: string): void {
+    emit('warning', msg);
+  },
+  /** An error line in the log file (the CLI also prints the error to stderr). */
+  error(msg: string): void {
+    if (config.file) emit('error', msg);
+  },
+  get debugEnabled(): boolean {
+    return config.debug;
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * One directory per container under --root: state.json (written to a temp file and renamed, so a
+ * reader never sees a torn file) and exec.fifo. Commands that change a container hold an flock on
+ * the directory itself for their whole run; readers (state, list) need no lock thanks to rename.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { TsrunError, fromSystemError, stateError } from '../errors.js';
+import { native, type Native } from '../native.js';
+import type { Hooks } from '../bundle/spec-types.js';
+import { statePaths, type StatePaths } from './paths.js';
+
+/** What tsrun records about a container (not the spec's state: see lifecycle/status.ts). */
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  /** /proc/<pid>/stat start time of the init, so a recycled pid is never taken for it */
+  pidStartTime: string;
+  bundle: string;
+  rootfs: string;
+  /** RFC 3339 */
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  cgroup: { version: 1 | 2; paths: Record<string, string> };
+  /** poststart and poststop run after create has returned, from the config as it was then */
+  hooks?: Hooks;
+  /** set by start once the fifo has been read */
+  started: boolean;
+}
+
+export function containerNotExist(id: string): TsrunError {
+  return stateError(`container ${id} does not exist`);
+}
+
+export function readRecord(root: string, id: string): ContainerRecord {
+  const paths = statePaths(root, id);
+  let text: string;
+  try {
+    text = readFileSync(paths.stateFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      throw containerNotExist(id);
+    }
+    throw fromSystemError(err, `read state of container ${id}`);
+  }
+  try {
+    return JSON.parse(text) as ContainerRecord;
+  } catch (err) {
+    throw stateError(`state of container ${id} is corrupt (${paths.stateFile}): ${(err as Error).message}`);
+  }
+}
+
+export function writeRecord(root: string, record: ContainerRecord): void {
+  const paths = statePaths(root, record.id);
+  const tmp = `${paths.stateFile}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+    renameSync(tmp, paths.stateFile);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw fromSystemError(err, `write state of container ${record.id}`);
+  }
+}
+
+export function listIds(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromSystemError(err, `list ${root}`);
+  }
+}
+
+/** Holds an exclusive flock on a container's state directory. */
+export class ContainerLock {
+  private constructor(
+    private fd: number,
+    readonly paths: StatePaths,
+  ) {}
+
+  /** Makes the directory (fails if the id is taken) and locks it. */
+  static createNew(root: string, id: string, nat: Native = native): ContainerLock {
+    const paths = statePaths(root, id);
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o711 });
+      mkdirSync(paths.dir, { mode: 0o711 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw stateError(`container with id exists: ${id}`);
+      throw fromSystemError(err, `create state directory ${paths.dir}`);
+    }
+    return ContainerLock.lockDir(paths, nat);
+  }
+
+  /**
+   * Locks an existing container's directory; errors "does not exist" if there is none, or if it
+   * holds no state.json unless `allowIncomplete` (delete --force of a create that died).
+   */
+  static acquire(root: string, id: string, nat: Native = native, allowIncomplete = false): ContainerLock {
+    const paths = statePaths(root, id);
+    let lock: ContainerLock;
+    try {
+      lock = ContainerLock.lockDir(paths, nat);
+    } catch (err) {
+      if ((err as TsrunError).code === 'ENOENT') throw containerNotExist(id);
+      throw err;
+    }
+    // delete may have removed the directory while we waited for the lock
+    if (!allowIncomplete && !existsSync(paths.stateFile)) {
+      lock.release();
+      throw containerNotExist(id);
+    }
+    return lock;
+  }
+
+  private static lockDir(paths: StatePaths, nat: Native): ContainerLock {
+    let fd: number;
+    try {
+      fd = openSync(paths.dir, 'r');
+    } catch (err) {
+      throw fromSystemError(err, `open state directory ${paths.dir}`);
+    }
+    try {
+      nat.flock(fd, true, true);
+    } catch (err) {
+      closeSync(fd);
+      throw fromSystemError(err, `lock state directory ${paths.dir}`);
+    }
+    return new ContainerLock(fd, paths);
+  }
+
+  release(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  /** Removes the state directory (still holding the lock, so waiters see it gone). */
+  removeDir(): void {
+    rmSync(this.paths.dir, { recursive: true, force: true });
+  }
+}
