@@ -144,9 +144,10 @@ export function hasNs(type) {
 
 /** Parse mountinfo text (from /proc/<pid>/mountinfo or from inside a container). */
 export function parseMountinfo(text) {
+	// Lines that are not mountinfo (other output of the same shell) are skipped.
 	return text
 		.split('\n')
-		.filter(Boolean)
+		.filter((line) => /^\d+ \d+ \d+:\d+ /.test(line) && line.includes(' - '))
 		.map((line) => {
 			const [pre, post] = line.split(' - ');
 			const f = pre.split(' ');

@@ -1,0 +1,139 @@
+// linux.namespaces, hostname, domainname: compare /proc/<pid>/ns/* of the container with the host's.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { test } from 'node:test';
+import { execa } from 'execa';
+import { hasNs, hostNs, needsRoot, notOnRunc, nsInode, procStatus, RUN_ID, setup } from '../helpers/runtime.js';
+
+const opts = { skip: needsRoot, timeout: 60_000 };
+
+const ALL = ['pid', 'net', 'mnt', 'ipc', 'uts', 'cgroup'];
+const SPEC_NAME = { pid: 'pid', net: 'network', mnt: 'mount', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', user: 'user', time: 'time' };
+
+test('create: each requested namespace is new, the others are the host\'s', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	c.config.linux.namespaces = ALL.map((n) => ({ type: SPEC_NAME[n] }));
+	const { pid } = await c.create();
+	for (const n of ALL) assert.notEqual(nsInode(pid, n), hostNs(n), `${n} namespace is new`);
+	assert.equal(nsInode(pid, 'user'), hostNs('user'), 'user namespace is the host\'s');
+});
+
+test('create: without a namespace entry the container shares the host\'s', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	// mount is needed for the rootfs; everything else is shared.
+	c.config.linux.namespaces = [{ type: 'mount' }];
+	c.config.mounts = c.config.mounts.filter((m) => !['/sys', '/sys/fs/cgroup', '/dev/mqueue'].includes(m.destination));
+	delete c.config.hostname;
+	const { pid } = await c.create();
+	for (const n of ['pid', 'net', 'ipc', 'uts', 'cgroup']) assert.equal(nsInode(pid, n), hostNs(n), `${n} shared`);
+	assert.notEqual(nsInode(pid, 'mnt'), hostNs('mnt'));
+});
+
+test('run: in a new pid namespace the process is pid 1', opts, async (t) => {
+	const c = await setup(t);
+	assert.equal(await c.inside('echo $$'), '1\n');
+});
+
+test('create: a user namespace gets the uid_map and gid_map of the config', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	c.config.linux.namespaces.push({ type: 'user' });
+	c.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+	c.config.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+	// sysfs and cgroupfs need more care in a user namespace; not what this test is about.
+	c.config.mounts = c.config.mounts.filter((m) => !['/sys', '/sys/fs/cgroup'].includes(m.destination));
+	// The mapped root must be able to reach the rootfs.
+	await execa('chown', ['-R', '100000:200000', c.rootfs]);
+	const { pid } = await c.create();
+	assert.notEqual(nsInode(pid, 'user'), hostNs('user'));
+	assert.equal(fs.readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).join(' '), '0 100000 65536');
+	assert.equal(fs.readFileSync(`/proc/${pid}/gid_map`, 'utf8').trim().split(/\s+/).join(' '), '0 200000 65536');
+	await c.start();
+	await c.waitStatus('running');
+	const st = procStatus(pid);
+	assert.match(st.Uid, /^100000\s/, 'host view of the container root');
+	assert.match(st.Gid, /^200000\s/);
+});
+
+test('run: inside a user namespace the process sees uid 0 mapped', opts, async (t) => {
+	const c = await setup(t);
+	c.config.linux.namespaces.push({ type: 'user' });
+	c.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+	c.config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+	c.config.mounts = c.config.mounts.filter((m) => !['/sys', '/sys/fs/cgroup'].includes(m.destination));
+	await execa('chown', ['-R', '100000:100000', c.rootfs]);
+	const out = await c.inside('id -u; cat /proc/self/uid_map');
+	const [uid, map] = out.trim().split('\n');
+	assert.equal(uid, '0');
+	assert.equal(map.trim().split(/\s+/).join(' '), '0 100000 65536');
+});
+
+test('create: a time namespace applies timeOffsets', { ...opts, skip: needsRoot || (!hasNs('time') && 'no time namespace') || notOnRunc('no time namespace support before 1.2') }, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	c.config.linux.namespaces.push({ type: 'time' });
+	c.config.linux.timeOffsets = { monotonic: { secs: 86400 * 7, nanosecs: 0 }, boottime: { secs: 86400 * 3, nanosecs: 0 } };
+	const { pid } = await c.create();
+	assert.notEqual(nsInode(pid, 'time'), hostNs('time'));
+	const offsets = fs.readFileSync(`/proc/${pid}/timens_offsets`, 'utf8');
+	assert.match(offsets, /monotonic\s+604800\s+0/);
+	assert.match(offsets, /boottime\s+259200\s+0/);
+});
+
+test('run: inside a time namespace /proc/uptime is shifted by the boottime offset', { ...opts, skip: needsRoot || (!hasNs('time') && 'no time namespace') || notOnRunc('no time namespace support before 1.2') }, async (t) => {
+	const c = await setup(t);
+	c.config.linux.namespaces.push({ type: 'time' });
+	c.config.linux.timeOffsets = { boottime: { secs: 86400 * 3, nanosecs: 0 } };
+	const out = await c.inside('cat /proc/uptime');
+	const up = Number(out.split(' ')[0]);
+	const hostUp = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+	assert.ok(up - hostUp > 86400 * 3 - 60, `container uptime ${up} vs host ${hostUp}`);
+});
+
+test('create: a namespace path joins an existing network namespace (ip netns)', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	const name = `tsrun-it-${RUN_ID}-${process.pid}-${Date.now() % 100000}`;
+	await execa('ip', ['netns', 'add', name]);
+	c.defer(() => execa('ip', ['netns', 'del', name]));
+	const nsPath = `/run/netns/${name}`;
+	const want = String(fs.statSync(nsPath).ino);
+	c.config.linux.namespaces = c.config.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network', path: nsPath } : n));
+	const { pid } = await c.create();
+	assert.equal(nsInode(pid, 'net'), want);
+});
+
+test('create: a namespace path joins another container\'s uts namespace', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	c.config.hostname = 'first-container';
+	const first = await c.create();
+	const id2 = c.newId();
+	const cfg2 = structuredClone(c.config);
+	cfg2.linux.cgroupsPath = c.cgroupsPathFor(id2);
+	delete cfg2.hostname; // the hostname belongs to the namespace we join
+	cfg2.root.path = c.rootfs;
+	cfg2.linux.namespaces = cfg2.linux.namespaces.map((n) => (n.type === 'uts' ? { type: 'uts', path: `/proc/${first.pid}/ns/uts` } : n));
+	const second = await c.create({ id: id2, bundle: c.path('bundle2'), config: cfg2 });
+	assert.equal(nsInode(second.pid, 'uts'), nsInode(first.pid, 'uts'));
+	assert.notEqual(nsInode(second.pid, 'uts'), hostNs('uts'));
+});
+
+test('run: hostname sets uname -n in the uts namespace', opts, async (t) => {
+	const c = await setup(t);
+	c.config.hostname = 'tsrun-test-host';
+	assert.equal(await c.inside('uname -n; hostname'), 'tsrun-test-host\ntsrun-test-host\n');
+	assert.notEqual(fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim(), 'tsrun-test-host');
+});
+
+test('run: domainname sets /proc/sys/kernel/domainname', { ...opts, skip: needsRoot || notOnRunc('domainname is ignored before 1.2') }, async (t) => {
+	const c = await setup(t);
+	c.config.ociVersion = '1.2.0';
+	c.config.domainname = 'tsrun.example';
+	assert.equal(await c.inside('cat /proc/sys/kernel/domainname'), 'tsrun.example\n');
+	assert.notEqual(fs.readFileSync('/proc/sys/kernel/domainname', 'utf8').trim(), 'tsrun.example');
+});
+
+test('create: hostname without a uts namespace is a config error', opts, async (t) => {
+	const c = await setup(t);
+	c.config.linux.namespaces = c.config.linux.namespaces.filter((n) => n.type !== 'uts');
+	c.config.hostname = 'nope';
+	const r = await c.create({ expectExit: 1 });
+	assert.match(r.stderr, /hostname|uts/i);
+});
