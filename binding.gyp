@@ -21,6 +21,7 @@
         "addon/init/plan.c",
         "addon/init/namespaces.c",
         "addon/init/mounts.c",
+        "addon/init/inroot.c",
         "addon/init/process.c",
         "addon/init/hooks.c",
         "addon/init/terminal.c"

@@ -1,0 +1,166 @@
+/* tsrun-init: the helper a container is born from. Stage 0 joins and creates namespaces and
+ * clones init; init applies the rest of the plan and execs the container process. The order and
+ * every message are those of src/protocol/protocol.ts. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "protocol.h"
+#include "steps.h"
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+  p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = (v >> 24) & 0xff;
+}
+
+static void send_u32(const char *step, uint16_t type, uint32_t v)
+{
+  unsigned char b[4];
+  put_u32(b, v);
+  if (tsrun_send(type, b, sizeof(b)) < 0)
+    tsrun_fail(step, errno, "send to tsrun");
+}
+
+/* Reads the one frame this stage expects; EOF means Node gave up on us: leave without a word. */
+static char *expect_frame(const char *step, uint16_t want, uint32_t *len)
+{
+  tsrun_error_t err;
+  uint16_t type;
+  char *payload;
+  int r = tsrun_recv(&type, &payload, len, &err);
+  if (r < 0)
+    tsrun_fail_error(step, &err);
+  if (r == 0)
+    _exit(1);
+  if (type != want) {
+    free(payload);
+    tsrun_fail(step, EPROTO, "expected message %u during %s, got %u", want, step, type);
+  }
+  return payload;
+}
+
+static int parse_sync_fd(int argc, char **argv)
+{
+  char *end;
+  if (argc != 3 || strcmp(argv[1], "--sync-fd") != 0) {
+    fprintf(stderr, "usage: tsrun-init --sync-fd N\n");
+    exit(2);
+  }
+  errno = 0;
+  long fd = strtol(argv[2], &end, 10);
+  if (errno || *end || end == argv[2] || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0) {
+    fprintf(stderr, "tsrun-init: bad --sync-fd \"%s\"\n", argv[2]);
+    exit(2);
+  }
+  /* Keep it out of hooks and the container even if PreserveFds would cover it. */
+  fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+  return (int)fd;
+}
+
+__attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
+{
+  tsrun_error_t err;
+  char exe[PATH_MAX];
+
+  prctl(PR_SET_NAME, "tsrun:[1:init]", 0, 0, 0);
+  /* Until execve resets it: nothing in the container may ptrace us or open our /proc files
+   * while we hold host fds (CVE-2016-9962). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    tsrun_fail("init", errno, "clear dumpable");
+
+  uint32_t len;
+  char *cont = expect_frame("continue", TSRUN_MSG_CONTINUE, &len);
+  if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
+    tsrun_fail_error("continue", &err);
+
+  tsrun_unshare_cgroup_namespace(plan);
+  if (plan->loopback_up)
+    tsrun_loopback_up();
+  tsrun_set_hostname(plan);
+  tsrun_set_oom_score_adj(plan);
+
+  tsrun_prepare_rootfs(plan);
+  tsrun_mount_all(plan);
+  tsrun_create_devices(plan);
+  tsrun_create_symlinks(plan);
+  tsrun_run_hooks(plan, TSRUN_HOOK_CREATE_CONTAINER);
+
+  /* Host paths, opened while they still resolve. */
+  cleanup_close int state_dir = open(plan->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (state_dir < 0)
+    tsrun_fail("state", errno, "open state dir \"%s\"", plan->state_dir);
+  int console = tsrun_console_connect(plan);
+
+  tsrun_pivot_root(plan);
+  tsrun_mask_paths(plan);
+  tsrun_readonly_paths(plan);
+  tsrun_readonly_root(plan);
+  tsrun_apply_sysctls(plan);
+  if (console >= 0)
+    tsrun_console_setup(console);
+  tsrun_set_rlimits(plan);
+  tsrun_set_personality(plan);
+  tsrun_make_cwd(plan);
+  tsrun_set_user(plan);
+  if (tsrun_find_executable(plan->args[0], plan->env, exe, sizeof(exe), &err) < 0)
+    tsrun_fail_error("exec", &err);
+
+  if (tsrun_send(TSRUN_MSG_READY, NULL, 0) < 0)
+    tsrun_fail("ready", errno, "send ready");
+  tsrun_sync_close();
+
+  /* Blocks until `tsrun start` opens the fifo for reading. */
+  int fifo;
+  while ((fifo = openat(state_dir, "exec.fifo", O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+    ;
+  if (fifo < 0)
+    tsrun_fail("start", errno, "open \"exec.fifo\"");
+  tsrun_sync_set_fifo(fifo);
+  close(state_dir);
+  state_dir = -1;
+
+  tsrun_run_hooks(plan, TSRUN_HOOK_START_CONTAINER);
+  tsrun_exec(plan, exe);
+}
+
+int main(int argc, char **argv)
+{
+  struct tsrun_plan plan;
+  tsrun_error_t err;
+
+  memset(&plan, 0, sizeof(plan));
+  tsrun_sync_set_fd(parse_sync_fd(argc, argv));
+  prctl(PR_SET_NAME, "tsrun:[0:parent]", 0, 0, 0);
+
+  send_u32("hello", TSRUN_MSG_HELLO, TSRUN_PROTOCOL_VERSION);
+  uint32_t len;
+  char *buf = expect_frame("plan", TSRUN_MSG_PLAN, &len); /* lives as long as the plan */
+  if (tsrun_plan_decode(&plan, TSRUN_FRAME_PLAN, buf, len, &err) < 0 ||
+      tsrun_plan_check_init(&plan, &err) < 0)
+    tsrun_fail_error("plan", &err);
+
+  tsrun_join_namespaces(&plan);
+  tsrun_enter_time_namespace(&plan);
+  pid_t pid = tsrun_clone_init(&plan);
+  if (pid == 0)
+    run_init(&plan);
+
+  send_u32("pid", TSRUN_MSG_PID, (uint32_t)pid);
+  if (!plan.stage0_wait)
+    _exit(0);
+
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      tsrun_fail("wait", errno, "wait for init %d", pid);
+  send_u32("exit", TSRUN_MSG_EXIT, (uint32_t)status);
+  return 0;
+}

@@ -1,0 +1,131 @@
+/* Namespaces: stage 0 joins (setns) and creates (clone) them; init finishes the ones that must be
+ * made from inside (cgroup namespace after Node placed us in the cgroup) and configures them. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "protocol.h"
+#include "steps.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+void tsrun_join_namespaces(const struct tsrun_plan *plan)
+{
+  for (size_t i = 0; i < plan->n_ns_paths; i++) {
+    const struct tsrun_ns_path *ns = &plan->ns_paths[i];
+    cleanup_close int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      tsrun_fail("setns", errno, "open namespace \"%s\"", ns->path);
+    if (setns(fd, (int)ns->type) < 0)
+      tsrun_fail("setns", errno, "setns \"%s\"", ns->path);
+  }
+}
+
+void tsrun_enter_time_namespace(const struct tsrun_plan *plan)
+{
+  if (!(plan->namespaces & CLONE_NEWTIME))
+    return;
+  /* The new time namespace is for our children; its offsets can be set until one enters it. */
+  if (unshare(CLONE_NEWTIME) < 0)
+    tsrun_fail("timens", errno, "unshare time namespace");
+  if (plan->n_time_offsets == 0)
+    return;
+  cleanup_close int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    tsrun_fail("timens", errno, "open \"/proc/self/timens_offsets\"");
+  for (size_t i = 0; i < plan->n_time_offsets; i++) {
+    char line[256];
+    int n = snprintf(line, sizeof(line), "%s\n", plan->time_offsets[i]);
+    if (n < 0 || (size_t)n >= sizeof(line))
+      tsrun_fail("timens", EINVAL, "time offset \"%s\" too long", plan->time_offsets[i]);
+    if (write(fd, line, (size_t)n) != n)
+      tsrun_fail("timens", errno, "write time offset \"%s\"", plan->time_offsets[i]);
+  }
+}
+
+pid_t tsrun_clone_init(const struct tsrun_plan *plan)
+{
+  unsigned long flags = plan->namespaces & ~(uint32_t)(CLONE_NEWTIME | CLONE_NEWCGROUP);
+  /* Without a new stack the child runs on a copy of ours, like fork(); fine in a single-threaded
+   * process, and unlike fork() it can create the namespaces (a new pid namespace needs clone). */
+  long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0)
+    tsrun_fail("clone", errno, "clone init (flags 0x%lx)", flags);
+  return (pid_t)pid;
+}
+
+bool tsrun_has_mount_namespace(const struct tsrun_plan *plan)
+{
+  if (plan->namespaces & CLONE_NEWNS)
+    return true;
+  for (size_t i = 0; i < plan->n_ns_paths; i++)
+    if (plan->ns_paths[i].type == CLONE_NEWNS)
+      return true;
+  return false;
+}
+
+void tsrun_unshare_cgroup_namespace(const struct tsrun_plan *plan)
+{
+  /* Only now: Node has moved us into the container's cgroup, which becomes the namespace root. */
+  if ((plan->namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    tsrun_fail("cgroupns", errno, "unshare cgroup namespace");
+}
+
+void tsrun_loopback_up(void)
+{
+  cleanup_close int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    tsrun_fail("network", errno, "socket for \"lo\"");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+    tsrun_fail("network", errno, "get flags of \"lo\"");
+  if (ifr.ifr_flags & IFF_UP)
+    return;
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+    tsrun_fail("network", errno, "bring \"lo\" up");
+}
+
+void tsrun_set_hostname(const struct tsrun_plan *plan)
+{
+  if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0)
+    tsrun_fail("hostname", errno, "sethostname \"%s\"", plan->hostname);
+  if (plan->domainname && setdomainname(plan->domainname, strlen(plan->domainname)) < 0)
+    tsrun_fail("hostname", errno, "setdomainname \"%s\"", plan->domainname);
+}
+
+void tsrun_apply_sysctls(const struct tsrun_plan *plan)
+{
+  for (size_t i = 0; i < plan->n_sysctls; i++) {
+    const struct tsrun_sysctl *s = &plan->sysctls[i];
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof(path), "/proc/sys/%s", s->key);
+    if (n < 0 || (size_t)n >= sizeof(path) || s->key[0] == '\0')
+      tsrun_fail("sysctl", EINVAL, "sysctl \"%s\"", s->key);
+    /* Every dot becomes a slash, so no ".." can survive and leave /proc/sys. */
+    for (char *p = path + strlen("/proc/sys/"); *p; p++)
+      if (*p == '.')
+        *p = '/';
+    cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      tsrun_fail("sysctl", errno, "open \"%s\"", path);
+    size_t len = strlen(s->value);
+    if (write(fd, s->value, len) != (ssize_t)len)
+      tsrun_fail("sysctl", errno, "write sysctl \"%s\"", s->key);
+  }
+}

@@ -1,0 +1,222 @@
+/* The process the container runs: oom score, rlimits, personality, cwd, user and capabilities,
+ * the executable's lookup (with runc's messages) and the final execve. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "inroot.h"
+#include "steps.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static const char *const default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+void tsrun_set_oom_score_adj(const struct tsrun_plan *plan)
+{
+  if (!plan->has_oom_score_adj)
+    return;
+  char buf[16];
+  int n = snprintf(buf, sizeof(buf), "%d", plan->oom_score_adj);
+  cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    tsrun_fail("oom_score_adj", errno, "open \"/proc/self/oom_score_adj\"");
+  if (write(fd, buf, (size_t)n) != n)
+    tsrun_fail("oom_score_adj", errno, "write oom_score_adj %d", plan->oom_score_adj);
+}
+
+static const char *rlimit_name(uint32_t resource)
+{
+  static const char *const names[] = {
+    [RLIMIT_CPU] = "RLIMIT_CPU", [RLIMIT_FSIZE] = "RLIMIT_FSIZE", [RLIMIT_DATA] = "RLIMIT_DATA",
+    [RLIMIT_STACK] = "RLIMIT_STACK", [RLIMIT_CORE] = "RLIMIT_CORE", [RLIMIT_RSS] = "RLIMIT_RSS",
+    [RLIMIT_NPROC] = "RLIMIT_NPROC", [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+    [RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK", [RLIMIT_AS] = "RLIMIT_AS", [RLIMIT_LOCKS] = "RLIMIT_LOCKS",
+    [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING", [RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE",
+    [RLIMIT_NICE] = "RLIMIT_NICE", [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO", [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+  };
+  if (resource < sizeof(names) / sizeof(names[0]) && names[resource])
+    return names[resource];
+  return "unknown";
+}
+
+void tsrun_set_rlimits(const struct tsrun_plan *plan)
+{
+  for (size_t i = 0; i < plan->n_rlimits; i++) {
+    const struct tsrun_rlimit *l = &plan->rlimits[i];
+    struct rlimit rl = { .rlim_cur = l->soft, .rlim_max = l->hard };
+    if (setrlimit((int)l->resource, &rl) < 0)
+      tsrun_fail("rlimits", errno, "setrlimit %s (%u) soft %llu hard %llu",
+                 rlimit_name(l->resource), l->resource, (unsigned long long)l->soft,
+                 (unsigned long long)l->hard);
+  }
+}
+
+void tsrun_set_personality(const struct tsrun_plan *plan)
+{
+  if (plan->has_personality && personality(plan->personality) < 0)
+    tsrun_fail("personality", errno, "personality 0x%x", plan->personality);
+}
+
+void tsrun_make_cwd(const struct tsrun_plan *plan)
+{
+  if (plan->cwd == NULL)
+    return;
+  tsrun_error_t err;
+  /* As root, before the user switch: the directory may be where the user could not create it. */
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    tsrun_fail("cwd", errno, "open \"/\"");
+  cleanup_close int fd = tsrun_open_in_root(root, plan->cwd, TSRUN_CREATE_DIR, false, &err);
+  if (fd < 0)
+    tsrun_fail("cwd", err.errnum, "create cwd \"%s\": %s", plan->cwd, err.msg);
+}
+
+/* setgroups(2) is refused in a user namespace whose setgroups file says "deny"; an empty list is
+ * then what we have anyway. */
+static bool setgroups_denied(void)
+{
+  char buf[16] = "";
+  cleanup_close int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  return n > 0 && strncmp(buf, "deny", 4) == 0;
+}
+
+static void set_capabilities(const struct tsrun_plan *plan)
+{
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = (uint32_t)(plan->caps[TSRUN_CAP_EFFECTIVE] >> (32 * i));
+    data[i].permitted = (uint32_t)(plan->caps[TSRUN_CAP_PERMITTED] >> (32 * i));
+    data[i].inheritable = (uint32_t)(plan->caps[TSRUN_CAP_INHERITABLE] >> (32 * i));
+  }
+  if (syscall(SYS_capset, &hdr, data) < 0)
+    tsrun_fail("capabilities", errno, "capset effective 0x%llx permitted 0x%llx",
+               (unsigned long long)plan->caps[TSRUN_CAP_EFFECTIVE],
+               (unsigned long long)plan->caps[TSRUN_CAP_PERMITTED]);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+    tsrun_fail("capabilities", errno, "clear ambient capabilities");
+  for (int c = 0; c < 64; c++) {
+    if (!(plan->caps[TSRUN_CAP_AMBIENT] & (1ull << c)))
+      continue;
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
+      break; /* beyond the kernel's last capability */
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+      tsrun_fail("capabilities", errno, "raise ambient capability %d", c);
+  }
+}
+
+void tsrun_set_user(const struct tsrun_plan *plan)
+{
+  if (plan->has_caps) {
+    /* PR_CAPBSET_READ fails with EINVAL past the kernel's cap_last_cap: the same bound as
+     * /proc/sys/kernel/cap_last_cap without needing /proc in the container. */
+    for (int c = 0; c < 64; c++) {
+      int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+      if (r < 0)
+        break;
+      if (r == 1 && !(plan->caps[TSRUN_CAP_BOUNDING] & (1ull << c)) &&
+          prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+        tsrun_fail("capabilities", errno, "drop capability %d from the bounding set", c);
+    }
+    /* Keep the permitted set across the uid change; capset below trims it to the config. */
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+      tsrun_fail("capabilities", errno, "set keepcaps");
+  }
+  if (plan->has_user) {
+    if (setgroups(plan->n_groups, plan->groups) < 0 &&
+        !(errno == EPERM && plan->n_groups == 0 && setgroups_denied()))
+      tsrun_fail("user", errno, "setgroups (%u groups)", plan->n_groups);
+    if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
+      tsrun_fail("user", errno, "setresgid %u", plan->gid);
+    if (setresuid(plan->uid, plan->uid, plan->uid) < 0)
+      tsrun_fail("user", errno, "setresuid %u", plan->uid);
+  }
+  if (plan->has_caps) {
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+      tsrun_fail("capabilities", errno, "clear keepcaps");
+    set_capabilities(plan);
+  }
+  if (plan->has_user && plan->umask >= 0)
+    umask((mode_t)plan->umask);
+  /* After the uid change, as runc: the user must be able to reach the cwd. */
+  if (plan->cwd && chdir(plan->cwd) < 0)
+    tsrun_fail("cwd", errno, "chdir \"%s\"", plan->cwd);
+  if (plan->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    tsrun_fail("no_new_privileges", errno, "set no_new_privs");
+}
+
+static const char *env_path(char *const *env)
+{
+  for (; env && *env; env++)
+    if (strncmp(*env, "PATH=", 5) == 0)
+      return *env + 5;
+  return default_path;
+}
+
+int tsrun_find_executable(const char *name, char *const *env, char *out, size_t out_size,
+                          tsrun_error_t *err)
+{
+  struct stat st;
+  if (strchr(name, '/')) {
+    if (stat(name, &st) < 0)
+      return tsrun_error(err, errno, "exec: \"%s\": stat %s", name, name);
+    if (snprintf(out, out_size, "%s", name) >= (int)out_size)
+      return tsrun_error(err, ENAMETOOLONG, "exec: \"%s\"", name);
+    return 0;
+  }
+  const char *p = env_path(env);
+  for (;;) {
+    const char *end = strchrnul(p, ':');
+    int dl = (int)(end - p);
+    /* An empty PATH entry means the current directory, as in a shell. */
+    int n = dl ? snprintf(out, out_size, "%.*s/%s", dl, p, name)
+               : snprintf(out, out_size, "./%s", name);
+    if (n > 0 && (size_t)n < out_size && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+        access(out, X_OK) == 0)
+      return 0;
+    if (*end == '\0')
+      break;
+    p = end + 1;
+  }
+  return tsrun_error(err, 0, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+static void mark_cloexec_from(unsigned int first)
+{
+  if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+    return;
+  struct rlimit rl;
+  unsigned long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                          ? rl.rlim_cur : 1024 * 1024;
+  for (unsigned long fd = first; fd < max; fd++) {
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC))
+      fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+}
+
+void tsrun_exec(const struct tsrun_plan *plan, const char *path)
+{
+  static char *const no_env[] = { NULL };
+  mark_cloexec_from(3 + plan->preserve_fds);
+  execve(path, plan->args, plan->env ? plan->env : no_env);
+  tsrun_fail("exec", errno, "exec \"%s\"", path);
+}

@@ -1,0 +1,50 @@
+/* The steps of stage 0 and init, one group per file; each fails at its origin via tsrun_fail. */
+#ifndef TSRUN_STEPS_H
+#define TSRUN_STEPS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "plan.h"
+
+/* namespaces.c */
+void tsrun_join_namespaces(const struct tsrun_plan *plan);
+void tsrun_enter_time_namespace(const struct tsrun_plan *plan);
+pid_t tsrun_clone_init(const struct tsrun_plan *plan);
+void tsrun_unshare_cgroup_namespace(const struct tsrun_plan *plan);
+void tsrun_loopback_up(void);
+void tsrun_set_hostname(const struct tsrun_plan *plan);
+void tsrun_apply_sysctls(const struct tsrun_plan *plan);
+bool tsrun_has_mount_namespace(const struct tsrun_plan *plan);
+
+/* mounts.c */
+void tsrun_prepare_rootfs(const struct tsrun_plan *plan);
+void tsrun_mount_all(const struct tsrun_plan *plan);
+void tsrun_create_devices(const struct tsrun_plan *plan);
+void tsrun_create_symlinks(const struct tsrun_plan *plan);
+void tsrun_pivot_root(const struct tsrun_plan *plan);
+void tsrun_mask_paths(const struct tsrun_plan *plan);
+void tsrun_readonly_paths(const struct tsrun_plan *plan);
+void tsrun_readonly_root(const struct tsrun_plan *plan);
+/* Bind-mounts source (a path or /proc/self/fd/N) onto a file inside the current root, creating it. */
+void tsrun_bind_onto_file(const char *step, const char *source, const char *unsafe_dest);
+
+/* process.c */
+void tsrun_set_oom_score_adj(const struct tsrun_plan *plan);
+void tsrun_set_rlimits(const struct tsrun_plan *plan);
+void tsrun_set_personality(const struct tsrun_plan *plan);
+void tsrun_make_cwd(const struct tsrun_plan *plan);
+void tsrun_set_user(const struct tsrun_plan *plan);
+/* PATH lookup as runc does it; writes the path to run into out. */
+int tsrun_find_executable(const char *name, char *const *env, char *out, size_t out_size,
+                          tsrun_error_t *err);
+__attribute__((noreturn)) void tsrun_exec(const struct tsrun_plan *plan, const char *path);
+
+/* hooks.c */
+void tsrun_run_hooks(const struct tsrun_plan *plan, uint32_t kind);
+
+/* terminal.c */
+int tsrun_console_connect(const struct tsrun_plan *plan);
+void tsrun_console_setup(int sock);
+
+#endif
