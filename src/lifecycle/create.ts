@@ -21,7 +21,7 @@ import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { HookKind, Msg, PROTOCOL_VERSION, Tag } from '../protocol/protocol.js';
 import { readProcStat, waitForExit } from '../state/proc.js';
 import { ContainerLock, writeRecord, type ContainerRecord } from '../state/store.js';
-import type { OciState } from './status.js';
+import { hookState } from './status.js';
 import { Undo } from './undo.js';
 
 export interface CreateOptions {
@@ -181,12 +181,6 @@ function startHelper(preserveFds: number): { helper: ChildProcess; channel: Chan
     exitDescription: () => Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]),
   });
   return { helper, channel };
-}
-
-export function hookState(record: ContainerRecord, status: OciState['status']): OciState {
-  const state: OciState = { ociVersion: record.ociVersion, id: record.id, status, pid: record.pid, bundle: record.bundle };
-  if (record.annotations && Object.keys(record.annotations).length) state.annotations = record.annotations;
-  return state;
 }
 
 function hookBudgetMs(spec: Spec): number {

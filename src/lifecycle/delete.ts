@@ -10,9 +10,8 @@ import { log } from '../log.js';
 import { waitForExit } from '../state/proc.js';
 import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
 import { statePaths } from '../state/paths.js';
-import { hookState } from './create.js';
 import { signalAll } from './kill.js';
-import { containerStatus } from './status.js';
+import { containerStatus, hookState } from './status.js';
 
 const SIGKILL = 9;
 const EXIT_WAIT_MS = 10_000;

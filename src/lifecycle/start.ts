@@ -9,8 +9,7 @@ import { TsrunError, stateError } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
 import { ContainerLock, readRecord, writeRecord, type ContainerRecord } from '../state/store.js';
-import { hookState } from './create.js';
-import { containerStatus } from './status.js';
+import { containerStatus, hookState } from './status.js';
 
 export async function startContainer(root: string, id: string): Promise<ContainerRecord> {
   const lock = ContainerLock.acquire(root, id);

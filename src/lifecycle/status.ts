@@ -54,6 +54,11 @@ export function ociState(record: ContainerRecord, status: Status): OciState {
   return state;
 }
 
+/** The state given to hooks on stdin: the pid is the init's even before it runs the user's program. */
+export function hookState(record: ContainerRecord, status: Status): OciState {
+  return { ...ociState(record, 'running'), status, pid: record.pid };
+}
+
 export function stateReport(record: ContainerRecord, status: Status): StateReport {
   const { annotations, ...oci } = ociState(record, status);
   const report: StateReport = { ...oci, rootfs: record.rootfs, created: record.created, owner: record.owner };

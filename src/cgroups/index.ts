@@ -1,0 +1,139 @@
+/**
+ * One cgroup interface, two drivers (v1.ts, v2.ts) picked from the host at run time. Paths follow
+ * runc's cgroupfs driver; systemd-managed cgroups are not supported.
+ */
+import * as path from 'node:path';
+import { fromSystemError, TsrunError } from '../errors.js';
+import type { LinuxResources } from '../bundle/spec-types.js';
+import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
+import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
+import { V1Manager } from './v1.js';
+import { V2Manager } from './v2.js';
+
+export type { CgroupFs, CgroupDirent } from './fs.js';
+export { realCgroupFs, CGROUP2_SUPER_MAGIC } from './fs.js';
+export { parseMountinfo, parseProcCgroup, resolveCgroupsPath } from './paths.js';
+export { sharesToWeight, blkioToIOWeight } from './v2.js';
+
+export interface CgroupManager {
+  readonly version: 1 | 2;
+  /** v1: controller (e.g. "memory", "name=systemd") → absolute dir; v2: "" → the one dir */
+  readonly paths: Record<string, string>;
+  /** dirs create() made (parents first); save them in state.json so a later destroy() removes exactly these */
+  readonly created: readonly string[];
+  /** mkdir -p of every dir; only what was missing is remembered as ours */
+  create(): void;
+  /** writes linux.resources; a field this host cannot honour fails naming it by JSON pointer */
+  apply(resources: LinuxResources | undefined): void;
+  addProcess(pid: number): void;
+  /** pids in the cgroup and its sub-cgroups */
+  pids(): number[];
+  freeze(): void;
+  thaw(): void;
+  isFrozen(): boolean;
+  /** rmdir of the dirs create() made, deepest first; ENOENT is fine, EBUSY is retried ~2 s; idempotent */
+  destroy(): void;
+}
+
+export interface OpenCgroupOptions {
+  cgroupsPath?: string;
+  id: string;
+  /** default /sys/fs/cgroup */
+  fsRoot?: string;
+  /** default /proc: self/mountinfo and self/cgroup are read from here */
+  procRoot?: string;
+  fs?: CgroupFs;
+  /** skip the statfs probe (tests, or a caller that knows) */
+  version?: 1 | 2;
+}
+
+const DEFAULT_FS_ROOT = '/sys/fs/cgroup';
+
+export function detectCgroupVersion(fsRoot = DEFAULT_FS_ROOT, fs: CgroupFs = realCgroupFs): 1 | 2 {
+  try {
+    return fs.statfsType(fsRoot) === CGROUP2_SUPER_MAGIC ? 2 : 1;
+  } catch (err) {
+    throw fromSystemError(err, `statfs "${fsRoot}"`);
+  }
+}
+
+export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
+  const fs = opts.fs ?? realCgroupFs;
+  const fsRoot = stripSlash(opts.fsRoot ?? DEFAULT_FS_ROOT);
+  const procRoot = stripSlash(opts.procRoot ?? '/proc');
+  const resolved = resolveCgroupsPath(opts.cgroupsPath, opts.id);
+  const version = opts.version ?? detectCgroupVersion(fsRoot, fs);
+  const readProc = (name: string): string => {
+    const p = path.posix.join(procRoot, 'self', name);
+    try {
+      return fs.readFile(p);
+    } catch (err) {
+      throw fromSystemError(err, `read "${p}"`);
+    }
+  };
+  // tsrun's own cgroup matters only for relative paths
+  const own = resolved.absolute ? new Map<string, string>() : parseProcCgroup(readProc('cgroup'));
+
+  if (version === 2) {
+    let mount: CgroupMount = { mountPoint: fsRoot, root: '/', fsType: 'cgroup2', controllers: [] };
+    if (!resolved.absolute) {
+      const m = parseMountinfo(readProc('mountinfo')).find((x) => x.fsType === 'cgroup2' && x.mountPoint === fsRoot);
+      if (m) mount = m;
+    }
+    return new V2Manager(hierarchyDir(mount, resolved, own.get(''), 'cgroup v2'), fsRoot, fs);
+  }
+
+  const mounts = parseMountinfo(readProc('mountinfo')).filter((m) => m.fsType === 'cgroup' && m.controllers.length > 0);
+  // a hierarchy may be mounted more than once; the one under fsRoot is the one meant
+  mounts.sort((a, b) => Number(isUnder(fsRoot, b.mountPoint)) - Number(isUnder(fsRoot, a.mountPoint)));
+  const paths: Record<string, string> = {};
+  for (const m of mounts) {
+    if (m.controllers.every((c) => paths[c] !== undefined)) continue;
+    const key = m.controllers.find((c) => own.has(c)) ?? m.controllers[0];
+    const dir = hierarchyDir(m, resolved, own.get(key), `"${m.controllers.join(',')}"`);
+    for (const c of m.controllers) if (paths[c] === undefined) paths[c] = dir;
+  }
+  if (Object.keys(paths).length === 0) {
+    throw new TsrunError(`no cgroup v1 hierarchy is mounted (read "${procRoot}/self/mountinfo") and "${fsRoot}" is not cgroup2`, { kind: 'kernel' });
+  }
+  return new V1Manager(paths, fsRoot, fs);
+}
+
+export interface FromPathsOptions {
+  /** what `created` said when the state was saved; without it only the leaf dirs count as ours */
+  created?: readonly string[];
+  fs?: CgroupFs;
+}
+
+/** Re-opens a manager from paths saved in state.json; they must lie under fsRoot. */
+export function cgroupManagerFromPaths(
+  version: 1 | 2,
+  paths: Record<string, string>,
+  fsRoot: string = DEFAULT_FS_ROOT,
+  options: FromPathsOptions = {},
+): CgroupManager {
+  const root = stripSlash(fsRoot);
+  const fs = options.fs ?? realCgroupFs;
+  const dirs = Object.values(paths);
+  for (const d of dirs) {
+    if (typeof d !== 'string' || !isUnder(root, d) || d === root) {
+      throw new TsrunError(`saved cgroup path ${JSON.stringify(d)} is not below "${root}"`, { kind: 'state' });
+    }
+  }
+  const created = options.created ?? [...new Set(dirs)];
+  for (const c of created) {
+    if (!isUnder(root, c) || c === root || !dirs.some((d) => isUnder(c, d))) {
+      throw new TsrunError(`saved cgroup dir ${JSON.stringify(c)} is not one of, or above, the saved paths`, { kind: 'state' });
+    }
+  }
+  if (version === 2) {
+    const keys = Object.keys(paths);
+    if (keys.length !== 1 || keys[0] !== '') throw new TsrunError('saved cgroup v2 paths must have exactly the key ""', { kind: 'state' });
+    return new V2Manager(paths[''], root, fs, created);
+  }
+  return new V1Manager(paths, root, fs, created);
+}
+
+function stripSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}

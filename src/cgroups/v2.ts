@@ -1,0 +1,305 @@
+/**
+ * cgroup v2 driver: one directory, controllers enabled top-down through cgroup.subtree_control,
+ * spec values converted to v2 files as runc's fs2 driver does.
+ */
+import * as path from 'node:path';
+import { configError, TsrunError } from '../errors.js';
+import type {
+  LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxPids,
+  LinuxRdma, LinuxResources,
+} from '../bundle/spec-types.js';
+import {
+  BaseManager, checkInt, checkMemorySwap, checkPageSize, devicesRestrict, devNum, errCode, FREEZE_TIMEOUT_MS,
+} from './common.js';
+import { sleepMs, type CgroupFs } from './fs.js';
+import { pointerToken } from './paths.js';
+import { rdmaLine } from './v1.js';
+
+const R = '/linux/resources';
+
+/** runc's cpu.shares (2..262144) → cpu.weight (1..10000) */
+export function sharesToWeight(shares: number): number {
+  const s = Math.min(Math.max(shares, 2), 262144);
+  return 1 + Math.floor(((s - 2) * 9999) / 262142);
+}
+
+/** runc's blkio weight (10..1000) → io.weight (1..10000) */
+export function blkioToIOWeight(weight: number): number {
+  const w = Math.min(Math.max(weight, 10), 1000);
+  return 1 + Math.floor(((w - 10) * 9999) / 990);
+}
+
+const num = (v: number): string => (v < 0 ? 'max' : String(v));
+
+export class V2Manager extends BaseManager {
+  readonly version = 2 as const;
+
+  constructor(dir: string, fsRoot: string, fs: CgroupFs, created: readonly string[] = []) {
+    super({ '': dir }, fsRoot, fs, created);
+  }
+
+  private get dir(): string {
+    return this.paths[''];
+  }
+
+  protected initDir(_dir: string): void {}
+
+  override create(): void {
+    super.create();
+    // Every level from the root down to the parent hands its controllers on. Failures are left
+    // for apply() to report against the field that needed the controller (runc does the same).
+    const chain: string[] = [];
+    for (let d = path.posix.dirname(this.dir); d.length >= this.fsRoot.length; d = path.posix.dirname(d)) {
+      chain.unshift(d);
+      if (d === this.fsRoot || d === '/') break;
+    }
+    for (const d of chain) this.enableControllers(d);
+  }
+
+  private enableControllers(dir: string): void {
+    let available: string[];
+    let enabled: Set<string>;
+    try {
+      available = words(this.fs.readFile(this.file(dir, 'cgroup.controllers')));
+      enabled = new Set(words(this.fs.readFile(this.file(dir, 'cgroup.subtree_control'))));
+    } catch {
+      return;
+    }
+    const missing = available.filter((c) => !enabled.has(c));
+    if (missing.length === 0) return;
+    try {
+      this.fs.writeFile(this.file(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+    } catch {
+      for (const c of missing) {
+        try {
+          this.fs.writeFile(this.file(dir, 'cgroup.subtree_control'), `+${c}`);
+        } catch {
+          // a busy or restricted ancestor; apply() names the field if it matters
+        }
+      }
+    }
+  }
+
+  protected override missingHint(file: string): string {
+    const base = path.posix.basename(file);
+    const controller = base.split('.')[0];
+    if (controller === 'cgroup') return '';
+    try {
+      const have = words(this.fs.readFile(this.file(path.posix.dirname(file), 'cgroup.controllers')));
+      if (!have.includes(controller)) return ` (controller "${controller}" is not enabled for this cgroup)`;
+    } catch {
+      // no cgroup.controllers to explain with
+    }
+    if (base.startsWith('memory.swap.')) return ' (swap accounting is off)';
+    if (base.startsWith('hugetlb.')) return ' (no such huge page size)';
+    return '';
+  }
+
+  protected procsDirs(): string[] {
+    return [this.dir];
+  }
+
+  apply(r: LinuxResources | undefined): void {
+    if (!r) return;
+    this.checkDevices(r.devices);
+    this.checkNetwork(r.network);
+    this.applyMemory(r.memory);
+    this.applyCpu(r.cpu);
+    this.applyPids(r.pids);
+    this.applyIO(r.blockIO);
+    this.applyHugepages(r.hugepageLimits);
+    this.applyRdma(r.rdma);
+    // last, so it overrides what the fields above wrote (runc)
+    this.applyUnified(r.unified);
+  }
+
+  private checkDevices(rules: LinuxDeviceCgroup[] | undefined): void {
+    if (rules && devicesRestrict(rules)) {
+      // TODO: build and attach a BPF_PROG_TYPE_CGROUP_DEVICE program from the rules (native helper).
+      throw configError(`${R}/devices`, 'device cgroup rules on cgroup v2 need an eBPF program (not implemented)');
+    }
+  }
+
+  private checkNetwork(n: LinuxNetwork | undefined): void {
+    if (n?.classID !== undefined) throw configError(`${R}/network/classID`, 'not supported on cgroup v2: there is no net_cls controller');
+    if ((n?.priorities?.length ?? 0) > 0) throw configError(`${R}/network/priorities`, 'not supported on cgroup v2: there is no net_prio controller');
+  }
+
+  private applyMemory(m: LinuxMemory | undefined): void {
+    if (!m) return;
+    const P = `${R}/memory`;
+    const dir = this.dir;
+    checkMemorySwap(m.limit, m.swap, P);
+    if (m.swappiness !== undefined) throw configError(`${P}/swappiness`, 'not supported on cgroup v2: there is no per-cgroup swappiness');
+    if (m.disableOOMKiller === true) throw configError(`${P}/disableOOMKiller`, 'not supported on cgroup v2: the OOM killer cannot be disabled per cgroup');
+    if (m.useHierarchy === false) throw configError(`${P}/useHierarchy`, 'not supported on cgroup v2: accounting is always hierarchical');
+    if (m.kernel !== undefined && m.kernel !== -1) throw configError(`${P}/kernel`, 'not supported on cgroup v2: kernel memory is part of memory.max');
+    if (m.kernelTCP !== undefined && m.kernelTCP !== -1) throw configError(`${P}/kernelTCP`, 'not supported on cgroup v2: kernel TCP memory is part of memory.max');
+
+    // memory.swap.max counts swap only, the spec's swap is memory+swap
+    let swap: string | undefined;
+    if (m.swap === undefined) {
+      if (m.limit === -1) swap = 'max'; // unlimited memory, swap unset: unlimited both (runc)
+    } else if (m.swap < 0) {
+      swap = 'max';
+    } else {
+      if (m.limit === undefined || m.limit < 0) {
+        throw configError(`${P}/swap`, 'needs memory.limit on cgroup v2, where memory.swap.max is swap - limit');
+      }
+      swap = String(m.swap - m.limit);
+    }
+    if (swap !== undefined) {
+      try {
+        this.write(`${P}/swap`, dir, 'memory.swap.max', swap);
+      } catch (err) {
+        // no swap accounting: "unlimited" or "no swap" are already true
+        if (!(errCode((err as TsrunError).cause) === 'ENOENT' && (swap === 'max' || swap === '0'))) throw err;
+      }
+    }
+    if (m.limit !== undefined) {
+      if (m.checkBeforeUpdate === true && m.limit >= 0 && this.has(dir, 'memory.current')) {
+        const usage = BigInt(this.read(`${P}/limit`, dir, 'memory.current').trim());
+        if (usage > BigInt(m.limit)) {
+          throw configError(`${P}/limit`, `${m.limit} is below current usage ${usage} (checkBeforeUpdate)`);
+        }
+      }
+      this.write(`${P}/limit`, dir, 'memory.max', num(m.limit));
+    }
+    if (m.reservation !== undefined) this.write(`${P}/reservation`, dir, 'memory.low', num(m.reservation));
+  }
+
+  private applyCpu(cpu: LinuxCPU | undefined): void {
+    if (!cpu) return;
+    const P = `${R}/cpu`;
+    const dir = this.dir;
+    if (cpu.realtimeRuntime !== undefined) throw configError(`${P}/realtimeRuntime`, 'not supported on cgroup v2: there is no realtime group scheduling');
+    if (cpu.realtimePeriod !== undefined) throw configError(`${P}/realtimePeriod`, 'not supported on cgroup v2: there is no realtime group scheduling');
+    if (cpu.idle !== undefined) this.write(`${P}/idle`, dir, 'cpu.idle', String(checkInt(cpu.idle, `${P}/idle`)));
+    if (cpu.shares !== undefined && cpu.shares !== 0) {
+      this.write(`${P}/shares`, dir, 'cpu.weight', String(sharesToWeight(checkInt(cpu.shares, `${P}/shares`, 0))));
+    }
+    // burst may be refused (EINVAL) until the new quota is in: then it goes again after cpu.max
+    let burstLater = false;
+    if (cpu.burst !== undefined) {
+      try {
+        this.write(`${P}/burst`, dir, 'cpu.max.burst', String(checkInt(cpu.burst, `${P}/burst`, 0)));
+      } catch (err) {
+        if (errCode((err as TsrunError).cause) !== 'EINVAL' || cpu.quota === undefined) throw err;
+        burstLater = true;
+      }
+    }
+    if (cpu.quota !== undefined || cpu.period !== undefined) {
+      let value = cpu.quota !== undefined && cpu.quota > 0 ? String(cpu.quota) : 'max';
+      if (cpu.period !== undefined) value += ` ${checkInt(cpu.period, `${P}/period`, 1)}`;
+      this.write(cpu.quota !== undefined ? `${P}/quota` : `${P}/period`, dir, 'cpu.max', value);
+    }
+    if (burstLater) this.write(`${P}/burst`, dir, 'cpu.max.burst', String(cpu.burst));
+    if (cpu.cpus !== undefined) this.write(`${P}/cpus`, dir, 'cpuset.cpus', cpu.cpus);
+    if (cpu.mems !== undefined) this.write(`${P}/mems`, dir, 'cpuset.mems', cpu.mems);
+  }
+
+  private applyPids(pids: LinuxPids | undefined): void {
+    if (pids?.limit === undefined) return;
+    const P = `${R}/pids/limit`;
+    // spec 1.3.0: -1 means no limit, and 0 is a real limit
+    this.write(P, this.dir, 'pids.max', pids.limit < 0 ? 'max' : String(checkInt(pids.limit, P, 0)));
+  }
+
+  private applyIO(b: LinuxBlockIO | undefined): void {
+    if (!b) return;
+    const P = `${R}/blockIO`;
+    const dir = this.dir;
+    if (b.leafWeight !== undefined) throw configError(`${P}/leafWeight`, 'not supported on cgroup v2');
+    // BFQ takes blkio-style weights as they are; io.weight needs converting
+    const bfq = this.has(dir, 'io.bfq.weight');
+    const weight = (w: number): string => String(bfq ? w : blkioToIOWeight(w));
+    const weightFile = bfq ? 'io.bfq.weight' : 'io.weight';
+    if (b.weight !== undefined && b.weight !== 0) this.write(`${P}/weight`, dir, weightFile, weight(checkInt(b.weight, `${P}/weight`, 0)));
+    (b.weightDevice ?? []).forEach((d, i) => {
+      const p = `${P}/weightDevice/${i}`;
+      if (d.leafWeight !== undefined) throw configError(`${p}/leafWeight`, 'not supported on cgroup v2');
+      if (d.weight !== undefined) this.write(`${p}/weight`, dir, weightFile, `${devNum(d.major, d.minor, p)} ${weight(checkInt(d.weight, `${p}/weight`, 0))}`);
+    });
+    const throttle = [
+      ['throttleReadBpsDevice', 'rbps'],
+      ['throttleWriteBpsDevice', 'wbps'],
+      ['throttleReadIOPSDevice', 'riops'],
+      ['throttleWriteIOPSDevice', 'wiops'],
+    ] as const;
+    for (const [key, name] of throttle) {
+      (b[key] ?? []).forEach((d, i) => {
+        const p = `${P}/${key}/${i}`;
+        const rate = checkInt(d.rate, `${p}/rate`, 0);
+        // v1 reads rate 0 as "no limit"; io.max says that with "max" (and refuses 0)
+        this.write(p, dir, 'io.max', `${devNum(d.major, d.minor, p)} ${name}=${rate === 0 ? 'max' : rate}`);
+      });
+    }
+  }
+
+  private applyHugepages(limits: LinuxHugepageLimit[] | undefined): void {
+    (limits ?? []).forEach((h, i) => {
+      const p = `${R}/hugepageLimits/${i}`;
+      const size = checkPageSize(h.pageSize, `${p}/pageSize`);
+      const value = String(checkInt(h.limit, `${p}/limit`, 0));
+      this.write(p, this.dir, `hugetlb.${size}.max`, value);
+      if (this.has(this.dir, `hugetlb.${size}.rsvd.max`)) this.write(p, this.dir, `hugetlb.${size}.rsvd.max`, value);
+    });
+  }
+
+  private applyRdma(rdma: Record<string, LinuxRdma> | undefined): void {
+    for (const [device, limits] of Object.entries(rdma ?? {})) {
+      const p = `${R}/rdma/${pointerToken(device)}`;
+      this.write(p, this.dir, 'rdma.max', rdmaLine(device, limits, p));
+    }
+  }
+
+  private applyUnified(unified: Record<string, string> | undefined): void {
+    for (const [key, value] of Object.entries(unified ?? {})) {
+      const p = `${R}/unified/${pointerToken(key)}`;
+      if (key === '' || key === '.' || key.includes('/') || key.includes('..') || key.includes('\0')) {
+        throw configError(p, `${JSON.stringify(key)} is not a file name in the cgroup directory`);
+      }
+      if (typeof value !== 'string') throw configError(p, 'must be a string');
+      this.write(p, this.dir, key, value);
+    }
+  }
+
+  freeze(): void {
+    this.setFrozen(true);
+  }
+
+  thaw(): void {
+    this.setFrozen(false);
+  }
+
+  private setFrozen(frozen: boolean): void {
+    const step = frozen ? 'freeze' : 'thaw';
+    this.kernelWrite(step, this.dir, 'cgroup.freeze', frozen ? '1' : '0');
+    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    while (this.isFrozen() !== frozen) {
+      if (Date.now() >= deadline) {
+        if (frozen) {
+          try {
+            this.kernelWrite(step, this.dir, 'cgroup.freeze', '0');
+          } catch {
+            // the timeout is the error to report
+          }
+        }
+        throw new TsrunError(`${step}: "${this.file(this.dir, 'cgroup.events')}" does not say "frozen ${frozen ? 1 : 0}" after ${FREEZE_TIMEOUT_MS} ms`, {
+          kind: 'kernel',
+          path: this.file(this.dir, 'cgroup.events'),
+        });
+      }
+      sleepMs(10);
+    }
+  }
+
+  isFrozen(): boolean {
+    const events = this.kernelRead('read freezer state', this.dir, 'cgroup.events');
+    return events.split('\n').some((l) => l.trim() === 'frozen 1');
+  }
+}
+
+function words(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}

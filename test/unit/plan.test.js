@@ -1,0 +1,198 @@
+// buildPlan/encodePlan: every decision about a container, checked without root.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildPlan, encodePlan, MS } from '../../dist/bundle/plan.js';
+import { expandCgroupMounts } from '../../dist/bundle/cgroup-mounts.js';
+import { defaultSpec } from '../../dist/lifecycle/spec.js';
+import { readRecords, FieldReader } from '../../dist/protocol/codec.js';
+import { Tag, CloneFlag, RootfsFlag, MountKind } from '../../dist/protocol/protocol.js';
+
+const opts = { id: 'c1', bundle: '/b', capLastCap: 40, sourceKind: (p) => (p.endsWith('.conf') ? 'file' : p === '/missing' ? undefined : 'dir') };
+
+function baseSpec() {
+  const s = defaultSpec(false);
+  s.process.terminal = false;
+  return s;
+}
+
+function pointerOf(fn) {
+  try {
+    fn();
+  } catch (err) {
+    return err.pointer ?? `(${err.kind}) ${err.message}`;
+  }
+  return 'no error';
+}
+
+test('plan: default spec creates pid, net, ipc, uts, mount and cgroup namespaces, nothing joined', () => {
+  const p = buildPlan(baseSpec(), opts);
+  assert.equal(p.newNamespaces, CloneFlag.NEWPID | CloneFlag.NEWNET | CloneFlag.NEWIPC | CloneFlag.NEWUTS | CloneFlag.NEWNS | CloneFlag.NEWCGROUP);
+  assert.deepEqual(p.joinNamespaces, []);
+  assert.equal(p.loopbackUp, true);
+  assert.equal(p.rootfs, '/b/rootfs');
+  assert.equal(p.readonlyRoot, true);
+  assert.equal(p.rootPropagation, MS.SLAVE | MS.REC);
+});
+
+test('plan: joined namespaces keep order with the user namespace first', () => {
+  const s = baseSpec();
+  s.linux.namespaces = [{ type: 'mount' }, { type: 'uts' }, { type: 'network', path: '/run/netns/x' }, { type: 'user', path: '/proc/1/ns/user' }];
+  const p = buildPlan(s, opts);
+  assert.deepEqual(p.joinNamespaces.map((n) => n.path), ['/proc/1/ns/user', '/run/netns/x']);
+  assert.equal(p.userNamespace, true);
+  assert.equal(p.loopbackUp, false);
+});
+
+test('plan: bad namespace combinations name the field', () => {
+  const dup = baseSpec();
+  dup.linux.namespaces.push({ type: 'pid' });
+  assert.equal(pointerOf(() => buildPlan(dup, opts)), '/linux/namespaces/6/type');
+  const noMnt = baseSpec();
+  noMnt.linux.namespaces = [{ type: 'pid' }];
+  assert.equal(pointerOf(() => buildPlan(noMnt, opts)), '/linux/namespaces');
+  const userNoMaps = baseSpec();
+  userNoMaps.linux.namespaces.push({ type: 'user' });
+  assert.equal(pointerOf(() => buildPlan(userNoMaps, opts)), '/linux/uidMappings');
+  const hostNoUts = baseSpec();
+  hostNoUts.linux.namespaces = [{ type: 'mount' }];
+  assert.equal(pointerOf(() => buildPlan(hostNoUts, opts)), '/hostname');
+  const relCwd = baseSpec();
+  relCwd.process.cwd = 'tmp';
+  assert.equal(pointerOf(() => buildPlan(relCwd, opts)), '/process/cwd');
+});
+
+test('plan: mount options become flags, propagation and data', () => {
+  const s = baseSpec();
+  s.mounts = [
+    { destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro', 'nosuid', 'rprivate'] },
+    { destination: 'tmp', type: 'tmpfs', source: 'tmpfs', options: ['nodev', 'size=1m', 'mode=1777', 'x-hint'] },
+    { destination: '/etc/app.conf', type: 'none', source: '/host/app.conf', options: ['bind'] },
+  ];
+  const p = buildPlan(s, opts);
+  const [bind, tmp, file] = p.mounts;
+  assert.equal(bind.source, '/b/data');
+  assert.equal(bind.flags, MS.BIND | MS.REC | MS.RDONLY | MS.NOSUID);
+  assert.equal(bind.propagation, MS.PRIVATE | MS.REC);
+  assert.equal(bind.data, '');
+  assert.equal(tmp.destination, '/tmp');
+  assert.equal(tmp.flags, MS.NODEV);
+  assert.equal(tmp.data, 'size=1m,mode=1777');
+  assert.equal(file.createFile, true);
+  assert.equal(file.bind, true);
+});
+
+test('plan: a bind mount whose source is missing fails naming it', () => {
+  const s = baseSpec();
+  s.mounts = [{ destination: '/x', type: 'bind', source: '/missing', options: ['bind'] }];
+  assert.equal(pointerOf(() => buildPlan(s, opts)), '/mounts/0/source');
+});
+
+test('plan: default devices and /dev links, configured devices override', () => {
+  const s = baseSpec();
+  s.linux.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600, uid: 5, gid: 6 }, { path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
+  const p = buildPlan(s, opts);
+  const byPath = Object.fromEntries(p.devices.map((d) => [d.path, d]));
+  assert.deepEqual(Object.keys(byPath).sort(), ['/dev/full', '/dev/fuse', '/dev/null', '/dev/random', '/dev/tty', '/dev/urandom', '/dev/zero']);
+  assert.equal(byPath['/dev/null'].mode, 0o600);
+  assert.equal(byPath['/dev/null'].uid, 5);
+  assert.equal(byPath['/dev/fuse'].mode, 0o666);
+  assert.deepEqual(p.symlinks.map((l) => l.path), ['/dev/fd', '/dev/stdin', '/dev/stdout', '/dev/stderr', '/dev/ptmx']);
+});
+
+test('plan: sysctls need the namespace that owns them', () => {
+  const s = baseSpec();
+  s.linux.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shm_rmid_forced': '1' };
+  assert.deepEqual(buildPlan(s, opts).sysctl, [['net.ipv4.ip_forward', '1'], ['kernel.shm_rmid_forced', '1']]);
+  s.linux.sysctl = { 'vm.swappiness': '1' };
+  assert.equal(pointerOf(() => buildPlan(s, opts)), '/linux/sysctl/vm.swappiness');
+  s.linux.sysctl = { 'net.core.somaxconn': '1' };
+  s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== 'network');
+  assert.equal(pointerOf(() => buildPlan(s, opts)), '/linux/sysctl/net.core.somaxconn');
+});
+
+test('plan: capabilities become masks; unknown and unsupported ones are warnings', () => {
+  const s = baseSpec();
+  s.process.capabilities = { bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NOPE', 'CAP_CHECKPOINT_RESTORE'], effective: ['CAP_KILL'] };
+  const p = buildPlan(s, { ...opts, capLastCap: 39 });
+  assert.equal(p.capabilities.bounding, (1n << 0n) | (1n << 5n));
+  assert.equal(p.capabilities.effective, 1n << 5n);
+  assert.equal(p.capabilities.ambient, 0n);
+  assert.equal(p.warnings.length, 2);
+});
+
+test('plan: rlimits map to resource numbers; duplicates and soft > hard are errors', () => {
+  const s = baseSpec();
+  s.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 20 }, { type: 'RLIMIT_CORE', soft: 0, hard: 18446744073709551615 }];
+  const p = buildPlan(s, opts);
+  assert.deepEqual(p.rlimits, [{ resource: 7, soft: 10n, hard: 20n }, { resource: 4, soft: 0n, hard: 2n ** 64n - 1n }]);
+  s.process.rlimits.push({ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 });
+  assert.equal(pointerOf(() => buildPlan(s, opts)), '/process/rlimits/2/type');
+});
+
+test('plan: terminal needs a console socket, like runc', () => {
+  const s = defaultSpec(false);
+  assert.match(pointerOf(() => buildPlan(s, opts)), /cannot allocate tty/);
+  assert.equal(buildPlan(s, { ...opts, consoleSocket: '/tmp/s' }).consoleSocket, '/tmp/s');
+});
+
+test('plan: v1 cgroup mount expands to a tmpfs plus one read-only bind per hierarchy', () => {
+  const p = buildPlan(baseSpec(), opts);
+  const mountinfo = [
+    '32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu',
+    '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+    '40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd',
+  ].join('\n');
+  expandCgroupMounts(p, { version: 1, paths: { cpu: '/sys/fs/cgroup/cpu/c1', memory: '/sys/fs/cgroup/memory/c1', 'name=systemd': '/sys/fs/cgroup/systemd/c1' } }, mountinfo);
+  const cg = p.mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
+  assert.deepEqual(cg.map((m) => [m.destination, m.source]), [
+    ['/sys/fs/cgroup', 'tmpfs'],
+    ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu/c1'],
+    ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/memory/c1'],
+    ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/systemd/c1'],
+    ['/sys/fs/cgroup', ''],
+  ]);
+  assert.ok(cg[1].flags & MS.RDONLY);
+  assert.ok(cg[4].flags & MS.REMOUNT);
+  // it sits where the config put it: after /sys
+  assert.equal(p.mounts[p.mounts.indexOf(cg[0]) - 1].destination, '/sys');
+});
+
+test('plan: v2 cgroup mount is cgroup2 with a cgroup namespace, a bind without', () => {
+  const p = buildPlan(baseSpec(), opts);
+  expandCgroupMounts(p, { version: 2, paths: { '': '/sys/fs/cgroup/c1' } }, '');
+  assert.equal(p.mounts.find((m) => m.destination === '/sys/fs/cgroup').type, 'cgroup2');
+  const s = baseSpec();
+  s.linux.namespaces = s.linux.namespaces.filter((n) => n.type !== 'cgroup');
+  const q = buildPlan(s, opts);
+  expandCgroupMounts(q, { version: 2, paths: { '': '/sys/fs/cgroup/c1' } }, '');
+  const m = q.mounts.find((x) => x.destination === '/sys/fs/cgroup');
+  assert.equal(m.bind, true);
+  assert.equal(m.source, '/sys/fs/cgroup/c1');
+});
+
+test('encodePlan: records carry the plan in protocol order and layout', () => {
+  const s = baseSpec();
+  s.process.user = { uid: 1000, gid: 100, additionalGids: [5, 6], umask: 0o077 };
+  s.process.oomScoreAdj = -17;
+  const p = buildPlan(s, opts);
+  const records = readRecords(encodePlan(p, { stateDir: '/run/tsrun/c1', stage0Wait: true }));
+  const tags = records.map((r) => r.tag);
+  assert.equal(tags[0], Tag.Namespaces);
+  assert.ok(tags.includes(Tag.Stage0Wait));
+  const user = new FieldReader(records.find((r) => r.tag === Tag.User).value);
+  assert.deepEqual([user.u32(), user.u32(), user.i32(), user.u32(), user.u32(), user.u32()], [1000, 100, 0o077, 2, 5, 6]);
+  assert.ok(user.done);
+  const rf = new FieldReader(records.find((r) => r.tag === Tag.RootfsFlags).value);
+  assert.equal(rf.u32(), RootfsFlag.Readonly);
+  const firstMount = new FieldReader(records.find((r) => r.tag === Tag.Mount).value);
+  firstMount.u64();
+  firstMount.u64();
+  assert.equal(firstMount.u32() & MountKind.Bind, 0);
+  assert.equal(firstMount.str(), 'proc');
+  assert.equal(firstMount.str(), '/proc');
+  assert.equal(firstMount.str(), 'proc');
+  const args = new FieldReader(records.find((r) => r.tag === Tag.Args).value);
+  assert.deepEqual(args.strs(), ['sh']);
+  assert.equal(new FieldReader(records.find((r) => r.tag === Tag.OomScoreAdj).value).i32(), -17);
+  assert.equal(new FieldReader(records.find((r) => r.tag === Tag.StateDir).value).str(), '/run/tsrun/c1');
+});
