@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "inroot.h"
+#include "protocol.h"
 #include "steps.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -118,8 +119,14 @@ static void set_capabilities(const struct tsrun_plan *plan)
       continue;
     if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
       break; /* beyond the kernel's last capability */
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-      tsrun_fail("capabilities", errno, "raise ambient capability %d", c);
+    /* The kernel refuses (EPERM) an ambient capability that is not also inheritable and
+     * permitted; runc's own default config asks for exactly that, and runc skips it with a
+     * warning, so do the same rather than fail the container. */
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
+      if (errno != EPERM)
+        tsrun_fail("capabilities", errno, "raise ambient capability %d", c);
+      tsrun_log(TSRUN_LOG_DEBUG, "ambient capability %d skipped: not in the inheritable and permitted sets", c);
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { CloneFlag, HookKind, MountKind, RootfsFlag, Tag } from '../protocol/protocol.js';
 import { RecordWriter } from '../protocol/codec.js';
-import type { Hook, IdMapping, LinuxDevice, Mount, Spec } from './spec-types.js';
+import type { Hook, IdMapping, LinuxDevice, LinuxDeviceCgroup, LinuxResources, Mount, Spec } from './spec-types.js';
 
 // mount(2) flags
 export const MS = {
@@ -305,6 +305,34 @@ function devicePlan(dev: LinuxDevice, pointer: string): PlanDevice {
     mode: (dev.fileMode ?? 0o666) & 0o7777,
     uid: dev.uid ?? 0,
     gid: dev.gid ?? 0,
+  };
+}
+
+/**
+ * Device cgroup rules as the kernel gets them: the config's own rules, then an allow rule for each
+ * linux.devices entry, then the devices every container needs (the default /dev nodes, ptys,
+ * /dev/net/tun and mknod of anything, which creating /dev requires), as runc does.
+ */
+const alwaysAllowedDevices: LinuxDeviceCgroup[] = [
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
+  ...defaultDevices.map(([, major, minor]): LinuxDeviceCgroup => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
+  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
+];
+
+export function cgroupResources(spec: Spec): LinuxResources | undefined {
+  const resources = spec.linux?.resources;
+  const devices = spec.linux?.devices ?? [];
+  if (!resources?.devices && !devices.length) return resources;
+  return {
+    ...resources,
+    devices: [
+      ...(resources?.devices ?? []),
+      ...devices.map((d): LinuxDeviceCgroup => ({ allow: true, type: d.type === 'b' ? 'b' : 'c', major: d.major, minor: d.minor, access: 'rwm' })),
+      ...alwaysAllowedDevices,
+    ],
   };
 }
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { loadBundle } from '../bundle/load.js';
-import { buildPlan, encodePlan, type ContainerPlan } from '../bundle/plan.js';
+import { buildPlan, cgroupResources, encodePlan, type ContainerPlan } from '../bundle/plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
 import type { IdMapping, Spec } from '../bundle/spec-types.js';
 import { openCgroupManager } from '../cgroups/index.js';
@@ -84,7 +84,7 @@ async function createLocked(
   const cgroup = openCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id: opts.id });
   cgroup.create();
   undo.push('cgroup', () => cgroup.destroy());
-  cgroup.apply(spec.linux?.resources);
+  cgroup.apply(cgroupResources(spec));
   expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
   const { helper, channel } = startHelper(plan.preserveFds);

@@ -92,7 +92,12 @@ export class ContainerLock {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw stateError(`container with id exists: ${id}`);
       throw fromSystemError(err, `create state directory ${paths.dir}`);
     }
-    return ContainerLock.lockDir(paths, nat);
+    try {
+      return ContainerLock.lockDir(paths, nat);
+    } catch (err) {
+      rmSync(paths.dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   /**
