@@ -1,0 +1,190 @@
+// process.* and linux.sysctl: what the container's process sees in /proc/self.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { test } from 'node:test';
+import { capMask, needsRoot, parseStatus, setup } from '../helpers/runtime.js';
+
+const opts = { skip: needsRoot, timeout: 60_000 };
+
+test('run: linux.sysctl sets net.ipv4.ip_forward in a new network namespace', opts, async (t) => {
+	const c = await setup(t);
+	c.config.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+	assert.equal(await c.inside('cat /proc/sys/net/ipv4/ip_forward'), '1\n');
+});
+
+test('run: linux.sysctl sets kernel.shm_rmid_forced in a new ipc namespace', opts, async (t) => {
+	const c = await setup(t);
+	const host = fs.readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8').trim();
+	const want = host === '1' ? '0' : '1';
+	c.config.linux.sysctl = { 'kernel.shm_rmid_forced': want };
+	assert.equal(await c.inside('cat /proc/sys/kernel/shm_rmid_forced'), `${want}\n`);
+	assert.equal(fs.readFileSync('/proc/sys/kernel/shm_rmid_forced', 'utf8').trim(), host, 'host value unchanged');
+});
+
+test('create: a network sysctl without a network namespace is refused', opts, async (t) => {
+	const c = await setup(t);
+	c.config.linux.namespaces = c.config.linux.namespaces.filter((n) => n.type !== 'network');
+	c.config.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+	await c.create({ expectExit: 1 });
+});
+
+test('run: process.rlimits show in /proc/self/limits', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.rlimits = [
+		{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1000 },
+		{ type: 'RLIMIT_NPROC', soft: 77, hard: 88 },
+		{ type: 'RLIMIT_CORE', soft: 0, hard: 0 },
+	];
+	const out = await c.inside('cat /proc/self/limits');
+	assert.match(out, /^Max open files\s+512\s+1000\s+files/m);
+	assert.match(out, /^Max processes\s+77\s+88\s+processes/m);
+	assert.match(out, /^Max core file size\s+0\s+0\s+bytes/m);
+});
+
+test('run: process.user uid, gid, additionalGids and umask', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.user = { uid: 1000, gid: 1000, additionalGids: [65534, 4242], umask: 0o027 };
+	const out = await c.inside('cat /proc/self/status; echo "umask $(umask)"');
+	const st = parseStatus(out);
+	assert.equal(st.Uid.split(/\s+/).join(' '), '1000 1000 1000 1000');
+	assert.equal(st.Gid.split(/\s+/).join(' '), '1000 1000 1000 1000');
+	const groups = st.Groups.split(/\s+/).filter(Boolean).map(Number);
+	// additionalGids exactly (runc does not add the primary gid; tolerate it if a runtime does).
+	assert.deepEqual(groups.filter((g) => g !== 1000).sort((x, y) => x - y), [4242, 65534], `Groups: ${st.Groups}`);
+	assert.match(out, /^umask 0027$/m);
+});
+
+test('run: the default umask is 0022', opts, async (t) => {
+	const c = await setup(t);
+	assert.equal(await c.inside('umask'), '0022\n');
+});
+
+test('run: capabilities: each of the five sets is applied as configured', opts, async (t) => {
+	const c = await setup(t);
+	const bounding = ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SETUID', 'CAP_SYS_ADMIN'];
+	const permitted = ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'];
+	const effective = ['CAP_CHOWN', 'CAP_KILL'];
+	const inheritable = ['CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+	const ambient = ['CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+	c.config.process.capabilities = { bounding, permitted, effective, inheritable, ambient };
+	c.config.process.noNewPrivileges = true;
+	const st = parseStatus(await c.inside('cat /proc/self/status'));
+	assert.equal(st.CapBnd, capMask(bounding), 'CapBnd');
+	assert.equal(st.CapInh, capMask(inheritable), 'CapInh');
+	assert.equal(st.CapAmb, capMask(ambient), 'CapAmb');
+	// The kernel's rule for uid 0 exec-ing a file without file caps: P' = bounding | inheritable, E' = P',
+	// and with no_new_privs no more than the permitted set held before exec.
+	const rootSet = [...new Set([...bounding, ...inheritable])].filter((x) => permitted.includes(x));
+	assert.equal(st.CapPrm, capMask(rootSet), 'CapPrm');
+	assert.equal(st.CapEff, capMask(rootSet), 'CapEff');
+});
+
+test('run: capabilities of a non-root user are exactly the configured sets', opts, async (t) => {
+	const c = await setup(t);
+	const set = ['CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW'];
+	c.config.process.user = { uid: 1000, gid: 1000 };
+	c.config.process.capabilities = {
+		bounding: [...set, 'CAP_CHOWN'],
+		permitted: set,
+		effective: set,
+		inheritable: set,
+		ambient: set,
+	};
+	const st = parseStatus(await c.inside('cat /proc/self/status'));
+	assert.equal(st.CapBnd, capMask([...set, 'CAP_CHOWN']), 'CapBnd');
+	assert.equal(st.CapPrm, capMask(set), 'CapPrm');
+	assert.equal(st.CapEff, capMask(set), 'CapEff');
+	assert.equal(st.CapInh, capMask(set), 'CapInh');
+	assert.equal(st.CapAmb, capMask(set), 'CapAmb');
+});
+
+test('run: no capabilities at all for a non-root user', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.user = { uid: 1000, gid: 1000 };
+	c.config.process.capabilities = { bounding: [], permitted: [], effective: [], inheritable: [], ambient: [] };
+	const st = parseStatus(await c.inside('cat /proc/self/status'));
+	for (const k of ['CapBnd', 'CapPrm', 'CapEff', 'CapInh', 'CapAmb']) assert.equal(st[k], '0000000000000000', k);
+});
+
+test('run: noNewPrivileges sets NoNewPrivs', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.noNewPrivileges = true;
+	assert.match(await c.inside('cat /proc/self/status'), /^NoNewPrivs:\s+1$/m);
+	c.config.process.noNewPrivileges = false;
+	c.id = c.newId();
+	assert.match(await c.inside('cat /proc/self/status'), /^NoNewPrivs:\s+0$/m);
+});
+
+test('run: oomScoreAdj sets /proc/self/oom_score_adj', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.oomScoreAdj = 345;
+	assert.equal(await c.inside('cat /proc/self/oom_score_adj'), '345\n');
+});
+
+test('run: env is exactly process.env', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.env = ['PATH=/bin:/sbin', 'FOO=bar baz', 'EMPTY='];
+	const out = await c.inside('env');
+	// The shell adds PWD, SHLVL; runc adds HOME from /etc/passwd when the config has none.
+	const vars = out.trim().split('\n').filter((l) => !/^(PWD|SHLVL|_)=/.test(l)).sort();
+	assert.deepEqual(vars.filter((v) => v !== 'HOME=/root'), ['EMPTY=', 'FOO=bar baz', 'PATH=/bin:/sbin']);
+});
+
+test('run: cwd is process.cwd (created if missing)', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.cwd = '/home/user';
+	assert.equal(await c.inside('pwd'), '/home/user\n');
+	c.config.process.cwd = '/new/work/dir';
+	c.id = c.newId();
+	assert.equal(await c.inside('pwd'), '/new/work/dir\n');
+});
+
+test('run: args are exec-ed as given (no shell), found via PATH', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.args = ['echo', 'a  b', '$HOME', '*'];
+	const r = await c.runFg();
+	assert.equal(r.stdout, 'a  b $HOME *\n');
+});
+
+test('run: a missing executable fails with exit status != 0 and names it', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.args = ['/no/such/binary'];
+	const r = await c.runFg({ expectExit: 'nonzero' });
+	assert.match(r.stderr, /no\/such\/binary/);
+});
+
+test('create: --preserve-fds 1 passes fd 3 and closes every other host fd', opts, async (t) => {
+	const c = await setup(t);
+	const secret = c.path('passed-file');
+	fs.writeFileSync(secret, 'through-fd-3\n');
+	const fd = fs.openSync(secret, 'r');
+	// A host fd that must not leak (it would be 4 in the runtime).
+	const other = fs.openSync(c.path('not-passed'), 'w');
+	t.after(() => {
+		fs.closeSync(fd);
+		fs.closeSync(other);
+	});
+	c.sh('cat <&3; ls /proc/self/fd');
+	const r = await c.create({ args: ['--preserve-fds', '1'], run: { extraFds: [fd, other] } });
+	await c.start();
+	await c.waitStatus('stopped');
+	const out = fs.readFileSync(r.outFile, 'utf8').split('\n');
+	assert.equal(out[0], 'through-fd-3');
+	const fds = out.slice(1).filter(Boolean).map(Number).sort((a, b) => a - b);
+	// 0, 1, 2, 3 and the one `ls` opens for /proc/self/fd.
+	assert.equal(fds.length, 5, `fds inside: ${fds}`);
+	assert.deepEqual(fds.slice(0, 4), [0, 1, 2, 3]);
+});
+
+test('create: without --preserve-fds only 0, 1, 2 reach the container', opts, async (t) => {
+	const c = await setup(t);
+	const fd = fs.openSync(c.path('extra'), 'w');
+	t.after(() => fs.closeSync(fd));
+	c.sh('ls /proc/self/fd');
+	const r = await c.create({ run: { extraFds: [fd] } });
+	await c.start();
+	await c.waitStatus('stopped');
+	const fds = fs.readFileSync(r.outFile, 'utf8').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+	assert.equal(fds.length, 4, `fds inside: ${fds}`);
+	assert.deepEqual(fds.slice(0, 3), [0, 1, 2]);
+});
