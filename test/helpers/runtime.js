@@ -192,10 +192,12 @@ export function cgroupDirs(cgroupsPath) {
 	} catch {
 		return out;
 	}
-	for (const h of hierarchies) {
+	// On a pure v2 host the hierarchy is /sys/fs/cgroup itself.
+	for (const h of ['.', ...hierarchies]) {
 		let real;
 		try {
 			real = fs.realpathSync(path.join(CGROUP_ROOT, h));
+			if (!fs.statSync(real).isDirectory()) continue;
 		} catch {
 			continue;
 		}
@@ -208,6 +210,8 @@ export function cgroupDirs(cgroupsPath) {
 }
 /** Is this host's cgroup layout v1 (memory controller mounted at /sys/fs/cgroup/memory)? */
 export const isCgroupV1 = fs.existsSync(path.join(CGROUP_ROOT, 'memory/memory.limit_in_bytes'));
+/** Is /sys/fs/cgroup a cgroup2 mount (unified layout)? */
+export const isCgroupV2 = fs.existsSync(path.join(CGROUP_ROOT, 'cgroup.controllers'));
 
 /** rmdir a cgroup dir and its children, deepest first; returns errors as strings. */
 export function removeCgroupTree(dir) {
