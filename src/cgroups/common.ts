@@ -4,11 +4,19 @@
  */
 import * as path from 'node:path';
 import { configError, fromSystemError, isGone, TsrunError } from '../errors.js';
-import type { LinuxDeviceCgroup, LinuxResources } from '../bundle/spec-types.js';
+import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../bundle/spec-types.js';
 import { sleepMs, type CgroupFs } from './fs.js';
 
-export const DESTROY_BUDGET_MS = 2000;
-export const FREEZE_TIMEOUT_MS = 5000;
+export interface ManagerOptions {
+  fsRoot: string;
+  fs: CgroupFs;
+  /** dirs a previous create() made (from state.json) */
+  created?: readonly string[];
+  /** how long destroy() retries EBUSY in all; default 2000 */
+  destroyBudgetMs?: number;
+  /** how long freeze()/thaw() wait for the kernel; default 5000 */
+  freezeTimeoutMs?: number;
+}
 
 interface SysErr {
   code?: string;
@@ -35,11 +43,16 @@ export abstract class BaseManager {
   /** dirs this manager made, in creation order; destroy() removes exactly these */
   protected readonly createdDirs: string[];
 
-  constructor(paths: Record<string, string>, fsRoot: string, fs: CgroupFs, created: readonly string[]) {
+  protected readonly destroyBudgetMs: number;
+  protected readonly freezeTimeoutMs: number;
+
+  constructor(paths: Record<string, string>, opts: ManagerOptions) {
     this.paths = Object.freeze({ ...paths });
-    this.fsRoot = fsRoot;
-    this.fs = fs;
-    this.createdDirs = [...created];
+    this.fsRoot = opts.fsRoot;
+    this.fs = opts.fs;
+    this.createdDirs = [...(opts.created ?? [])];
+    this.destroyBudgetMs = opts.destroyBudgetMs ?? 2000;
+    this.freezeTimeoutMs = opts.freezeTimeoutMs ?? 5000;
   }
 
   get created(): readonly string[] {
@@ -138,7 +151,7 @@ export abstract class BaseManager {
    * too. Processes are never killed here: EBUSY is retried while they finish exiting.
    */
   destroy(): void {
-    const deadline = Date.now() + DESTROY_BUDGET_MS;
+    const deadline = Date.now() + this.destroyBudgetMs;
     const order = [...this.createdDirs].sort((a, b) => b.split('/').length - a.split('/').length);
     const errors: TsrunError[] = [];
     for (const dir of order) {
@@ -176,7 +189,7 @@ export abstract class BaseManager {
         }
         for (const child of children) this.removeTree(child, deadline);
         if (children.length > 0) continue; // retry at once: the children were what held it
-        if (Date.now() >= deadline) throw fromSystemError(err, `rmdir "${dir}" (still busy after ${DESTROY_BUDGET_MS} ms)`);
+        if (Date.now() >= deadline) throw fromSystemError(err, `rmdir "${dir}" (still busy after ${this.destroyBudgetMs} ms)`);
         sleepMs(Math.min(delayMs, Math.max(1, deadline - Date.now())));
       }
     }
@@ -253,7 +266,15 @@ export abstract class BaseManager {
   }
 }
 
-export function checkMemorySwap(limit: number | undefined, swap: number | undefined, pointer: string): void {
+/** Byte values are -1 (unlimited) or a size; then swap (memory+swap) may not be below limit. */
+export function checkMemoryValues(m: LinuxMemory, pointer: string): void {
+  for (const k of ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP'] as const) {
+    if (m[k] !== undefined) checkInt(m[k], `${pointer}/${k}`, -1);
+  }
+  checkMemorySwap(m.limit, m.swap, pointer);
+}
+
+function checkMemorySwap(limit: number | undefined, swap: number | undefined, pointer: string): void {
   if (swap === undefined || swap < 0) return;
   if (limit === undefined || limit < 0) {
     // memory+swap without a memory limit: the kernel compares with the current limit; allowed

@@ -7,6 +7,7 @@ import { fromSystemError, TsrunError } from '../errors.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
 import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
 import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
+import type { ManagerOptions } from './common.js';
 import { V1Manager } from './v1.js';
 import { V2Manager } from './v2.js';
 
@@ -45,6 +46,10 @@ export interface OpenCgroupOptions {
   fs?: CgroupFs;
   /** skip the statfs probe (tests, or a caller that knows) */
   version?: 1 | 2;
+  /** how long destroy() retries EBUSY in all; default 2000 */
+  destroyBudgetMs?: number;
+  /** how long freeze()/thaw() wait for the kernel; default 5000 */
+  freezeTimeoutMs?: number;
 }
 
 const DEFAULT_FS_ROOT = '/sys/fs/cgroup';
@@ -63,6 +68,7 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   const procRoot = stripSlash(opts.procRoot ?? '/proc');
   const resolved = resolveCgroupsPath(opts.cgroupsPath, opts.id);
   const version = opts.version ?? detectCgroupVersion(fsRoot, fs);
+  const mopts: ManagerOptions = { fsRoot, fs, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs };
   const readProc = (name: string): string => {
     const p = path.posix.join(procRoot, 'self', name);
     try {
@@ -80,7 +86,7 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
       const m = parseMountinfo(readProc('mountinfo')).find((x) => x.fsType === 'cgroup2' && x.mountPoint === fsRoot);
       if (m) mount = m;
     }
-    return new V2Manager(hierarchyDir(mount, resolved, own.get(''), 'cgroup v2'), fsRoot, fs);
+    return new V2Manager(hierarchyDir(mount, resolved, own.get(''), 'cgroup v2'), mopts);
   }
 
   const mounts = parseMountinfo(readProc('mountinfo')).filter((m) => m.fsType === 'cgroup' && m.controllers.length > 0);
@@ -96,13 +102,15 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   if (Object.keys(paths).length === 0) {
     throw new TsrunError(`no cgroup v1 hierarchy is mounted (read "${procRoot}/self/mountinfo") and "${fsRoot}" is not cgroup2`, { kind: 'kernel' });
   }
-  return new V1Manager(paths, fsRoot, fs);
+  return new V1Manager(paths, mopts);
 }
 
 export interface FromPathsOptions {
   /** what `created` said when the state was saved; without it only the leaf dirs count as ours */
   created?: readonly string[];
   fs?: CgroupFs;
+  destroyBudgetMs?: number;
+  freezeTimeoutMs?: number;
 }
 
 /** Re-opens a manager from paths saved in state.json; they must lie under fsRoot. */
@@ -126,12 +134,15 @@ export function cgroupManagerFromPaths(
       throw new TsrunError(`saved cgroup dir ${JSON.stringify(c)} is not one of, or above, the saved paths`, { kind: 'state' });
     }
   }
+  const mopts: ManagerOptions = {
+    fsRoot: root, fs, created, destroyBudgetMs: options.destroyBudgetMs, freezeTimeoutMs: options.freezeTimeoutMs,
+  };
   if (version === 2) {
     const keys = Object.keys(paths);
     if (keys.length !== 1 || keys[0] !== '') throw new TsrunError('saved cgroup v2 paths must have exactly the key ""', { kind: 'state' });
-    return new V2Manager(paths[''], root, fs, created);
+    return new V2Manager(paths[''], mopts);
   }
-  return new V1Manager(paths, root, fs, created);
+  return new V1Manager(paths, mopts);
 }
 
 function stripSlash(p: string): string {

@@ -9,9 +9,9 @@ import type {
   LinuxRdma, LinuxResources,
 } from '../bundle/spec-types.js';
 import {
-  accessSet, BaseManager, checkInt, checkMemorySwap, checkPageSize, devNum, errCode, FREEZE_TIMEOUT_MS, isAllDevices,
+  accessSet, BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devNum, errCode, isAllDevices,
 } from './common.js';
-import { sleepMs, type CgroupFs } from './fs.js';
+import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
 
 const R = '/linux/resources';
@@ -19,8 +19,8 @@ const R = '/linux/resources';
 export class V1Manager extends BaseManager {
   readonly version = 1 as const;
 
-  constructor(paths: Record<string, string>, fsRoot: string, fs: CgroupFs, created: readonly string[] = []) {
-    super(paths, fsRoot, fs, created);
+  constructor(paths: Record<string, string>, opts: ManagerOptions) {
+    super(paths, opts);
   }
 
   /** A new cpuset cgroup starts with empty cpus/mems and refuses tasks (ENOSPC) until they are set. */
@@ -110,7 +110,7 @@ export class V1Manager extends BaseManager {
   private applyMemory(m: LinuxMemory | undefined): void {
     if (!m) return;
     const P = `${R}/memory`;
-    checkMemorySwap(m.limit, m.swap, P);
+    checkMemoryValues(m, P);
     const needsDir = Object.values(m).some((v) => v !== undefined);
     if (!needsDir) return;
     const dir = this.dir('memory', P);
@@ -268,7 +268,7 @@ export class V1Manager extends BaseManager {
 
   freeze(): void {
     const dir = this.freezerDir();
-    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    const deadline = Date.now() + this.freezeTimeoutMs;
     for (;;) {
       // writing again each round catches tasks forked while freezing (runc does the same)
       this.kernelWrite('freeze', dir, 'freezer.state', 'FROZEN');
@@ -280,7 +280,7 @@ export class V1Manager extends BaseManager {
         } catch {
           // the timeout below is the error to report
         }
-        throw new TsrunError(`freeze: "${this.file(dir, 'freezer.state')}" still ${state} after ${FREEZE_TIMEOUT_MS} ms`, { kind: 'kernel', path: this.file(dir, 'freezer.state') });
+        throw new TsrunError(`freeze: "${this.file(dir, 'freezer.state')}" still ${state} after ${this.freezeTimeoutMs} ms`, { kind: 'kernel', path: this.file(dir, 'freezer.state') });
       }
       sleepMs(10);
     }
@@ -288,13 +288,13 @@ export class V1Manager extends BaseManager {
 
   thaw(): void {
     const dir = this.freezerDir();
-    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    const deadline = Date.now() + this.freezeTimeoutMs;
     for (;;) {
       this.kernelWrite('thaw', dir, 'freezer.state', 'THAWED');
       const state = this.kernelRead('thaw', dir, 'freezer.state').trim();
       if (state === 'THAWED') return;
       if (Date.now() >= deadline) {
-        throw new TsrunError(`thaw: "${this.file(dir, 'freezer.state')}" still ${state} after ${FREEZE_TIMEOUT_MS} ms`, { kind: 'kernel', path: this.file(dir, 'freezer.state') });
+        throw new TsrunError(`thaw: "${this.file(dir, 'freezer.state')}" still ${state} after ${this.freezeTimeoutMs} ms`, { kind: 'kernel', path: this.file(dir, 'freezer.state') });
       }
       sleepMs(10);
     }

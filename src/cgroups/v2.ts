@@ -9,9 +9,9 @@ import type {
   LinuxRdma, LinuxResources,
 } from '../bundle/spec-types.js';
 import {
-  BaseManager, checkInt, checkMemorySwap, checkPageSize, devicesRestrict, devNum, errCode, FREEZE_TIMEOUT_MS,
+  BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devicesRestrict, devNum, errCode,
 } from './common.js';
-import { sleepMs, type CgroupFs } from './fs.js';
+import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
 import { rdmaLine } from './v1.js';
 
@@ -34,8 +34,8 @@ const num = (v: number): string => (v < 0 ? 'max' : String(v));
 export class V2Manager extends BaseManager {
   readonly version = 2 as const;
 
-  constructor(dir: string, fsRoot: string, fs: CgroupFs, created: readonly string[] = []) {
-    super({ '': dir }, fsRoot, fs, created);
+  constructor(dir: string, opts: ManagerOptions) {
+    super({ '': dir }, opts);
   }
 
   private get dir(): string {
@@ -129,7 +129,7 @@ export class V2Manager extends BaseManager {
     if (!m) return;
     const P = `${R}/memory`;
     const dir = this.dir;
-    checkMemorySwap(m.limit, m.swap, P);
+    checkMemoryValues(m, P);
     if (m.swappiness !== undefined) throw configError(`${P}/swappiness`, 'not supported on cgroup v2: there is no per-cgroup swappiness');
     if (m.disableOOMKiller === true) throw configError(`${P}/disableOOMKiller`, 'not supported on cgroup v2: the OOM killer cannot be disabled per cgroup');
     if (m.useHierarchy === false) throw configError(`${P}/useHierarchy`, 'not supported on cgroup v2: accounting is always hierarchical');
@@ -275,7 +275,7 @@ export class V2Manager extends BaseManager {
   private setFrozen(frozen: boolean): void {
     const step = frozen ? 'freeze' : 'thaw';
     this.kernelWrite(step, this.dir, 'cgroup.freeze', frozen ? '1' : '0');
-    const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+    const deadline = Date.now() + this.freezeTimeoutMs;
     while (this.isFrozen() !== frozen) {
       if (Date.now() >= deadline) {
         if (frozen) {
@@ -285,7 +285,7 @@ export class V2Manager extends BaseManager {
             // the timeout is the error to report
           }
         }
-        throw new TsrunError(`${step}: "${this.file(this.dir, 'cgroup.events')}" does not say "frozen ${frozen ? 1 : 0}" after ${FREEZE_TIMEOUT_MS} ms`, {
+        throw new TsrunError(`${step}: "${this.file(this.dir, 'cgroup.events')}" does not say "frozen ${frozen ? 1 : 0}" after ${this.freezeTimeoutMs} ms`, {
           kind: 'kernel',
           path: this.file(this.dir, 'cgroup.events'),
         });
