@@ -468,6 +468,11 @@ export class Fixture {
 		return `/${CGROUP_PARENT}/${id}`;
 	}
 
+	/** Existing cgroup dirs of container id: its cgroupsPath, and /<id> (a runtime's default path). */
+	cgroupDirsOf(id) {
+		return [...cgroupDirs(this.cgroupsPathFor(id)), ...cgroupDirs(`/${id}`)];
+	}
+
 	/** A path inside the test's temp dir. */
 	path(...names) {
 		return path.join(this.dir, ...names);
@@ -667,7 +672,7 @@ export class Fixture {
 		// Processes: in our cgroups, mentioning our dir, or seen as a container pid.
 		const stray = () => {
 			const found = new Map();
-			for (const id of ids) for (const d of cgroupDirs(this.cgroupsPathFor(id))) for (const p of cgroupProcs(d)) if (isAlive(p)) found.set(p, `in cgroup ${d}`);
+			for (const id of ids) for (const d of this.cgroupDirsOf(id)) for (const p of cgroupProcs(d)) if (isAlive(p)) found.set(p, `in cgroup ${d}`);
 			for (const p of testProcesses(path.basename(this.dir))) found.set(p.pid, `command ${p.cmd}`);
 			for (const [p, st] of this.pids) if (isAlive(p, st)) found.set(p, 'container pid still alive');
 			return found;
@@ -688,7 +693,7 @@ export class Fixture {
 			await waitFor(() => stray().size === 0, 5000).catch(() => errors.push(`processes survive SIGKILL: ${[...stray().keys()]}`));
 		}
 		for (const id of ids) {
-			for (const d of cgroupDirs(this.cgroupsPathFor(id))) {
+			for (const d of this.cgroupDirsOf(id)) {
 				leaks.push(`cgroup ${d}`);
 				errors.push(...removeCgroupTree(d));
 			}
