@@ -49,9 +49,13 @@ export const log = {
   warn(msg: string): void {
     emit('warning', msg);
   },
-  /** An error line in the log file (the CLI also prints the error to stderr). */
+  /**
+   * The final error, as runc reports it: with --log, a line in the log file and the bare message
+   * on stderr; without, the formatted line on stderr.
+   */
   error(msg: string): void {
-    if (config.file) emit('error', msg);
+    emit('error', msg);
+    if (config.file) process.stderr.write(`${msg}\n`);
   },
   get debugEnabled(): boolean {
     return config.debug;

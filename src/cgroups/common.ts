@@ -154,9 +154,13 @@ export abstract class BaseManager {
     const deadline = Date.now() + this.destroyBudgetMs;
     const order = [...this.createdDirs].sort((a, b) => b.split('/').length - a.split('/').length);
     const errors: TsrunError[] = [];
+    const own = new Set(this.dirs());
     for (const dir of order) {
       try {
-        this.removeTree(dir, deadline);
+        // The container's own dirs go with whatever it made below them; a parent dir that create()
+        // made may since hold other containers' cgroups, so it goes only when empty.
+        if (own.has(dir)) this.removeTree(dir, deadline);
+        else this.removeIfEmpty(dir);
         this.createdDirs.splice(this.createdDirs.indexOf(dir), 1);
       } catch (err) {
         errors.push(err instanceof TsrunError ? err : fromSystemError(err, `remove cgroup "${dir}"`));
@@ -169,6 +173,15 @@ export abstract class BaseManager {
       });
       e.cleanupErrors.push(...rest);
       throw e;
+    }
+  }
+
+  private removeIfEmpty(dir: string): void {
+    try {
+      this.fs.rmdir(dir);
+    } catch (err) {
+      const code = errCode(err);
+      if (!isGone(err) && code !== 'EBUSY' && code !== 'ENOTEMPTY') throw fromSystemError(err, `rmdir "${dir}"`);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { wrap } from '../errors.js';
 import type { GlobalArgs } from './common.js';
 
 interface Args extends GlobalArgs {
@@ -35,6 +36,8 @@ export const create: CommandModule<GlobalArgs, Args> = {
       consoleSocket: a['console-socket'],
       preserveFds: a['preserve-fds'],
       noPivot: a['no-pivot'],
+    }).catch((err) => {
+      throw wrap(err, 'tsrun create failed');
     });
   },
 };

@@ -27,10 +27,11 @@ export function versionText(): string {
 
 function report(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
-  log.error(message);
-  process.stderr.write(`tsrun: ${message}\n`);
   if (err instanceof TsrunError) {
-    for (const c of err.cleanupErrors) process.stderr.write(`tsrun: also failed to clean up: ${(c as Error).message}\n`);
+    for (const c of err.cleanupErrors) log.warn(`also failed to clean up: ${(c as Error).message}`);
+  }
+  log.error(message);
+  if (err instanceof TsrunError) {
     if (log.debugEnabled && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
   }
   process.exitCode = 1;
@@ -67,6 +68,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(spec as never)
     .command(features as never)
     .demandCommand(1, 'a command is required')
+    .parserConfiguration({ 'boolean-negation': false })
     .strict()
     .version(false)
     .help()

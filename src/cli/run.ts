@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { wrap } from '../errors.js';
 import type { GlobalArgs } from './common.js';
 import { createFlags } from './create.js';
 
@@ -28,6 +29,8 @@ export const run: CommandModule<GlobalArgs, Args> = {
       preserveFds: a['preserve-fds'],
       noPivot: a['no-pivot'],
       detach: a.detach,
+    }).catch((err) => {
+      throw wrap(err, 'tsrun run failed');
     });
   },
 };

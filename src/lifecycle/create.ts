@@ -131,7 +131,7 @@ async function createLocked(
     created: new Date().toISOString(),
     owner: '',
     annotations: spec.annotations,
-    cgroup: { version: cgroup.version, paths: cgroup.paths },
+    cgroup: { version: cgroup.version, paths: cgroup.paths, created: [...cgroup.created] },
     hooks: spec.hooks,
     started: false,
   };

@@ -3,7 +3,7 @@
  * process left in the cgroup, the cgroup, then poststop hooks and the state directory.
  */
 import { existsSync } from 'node:fs';
-import { cgroupManagerFromPaths } from '../cgroups/index.js';
+import { recordedCgroup } from './cgroup.js';
 import { TsrunError, stateError, wrap } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
@@ -48,7 +48,7 @@ export async function deleteContainer(root: string, id: string, force: boolean):
 }
 
 async function destroyContainer(record: ContainerRecord, initAlive: boolean): Promise<void> {
-  const cgroup = cgroupManagerFromPaths(record.cgroup.version, record.cgroup.paths);
+  const cgroup = recordedCgroup(record);
   if (initAlive) {
     try {
       process.kill(record.pid, SIGKILL);

@@ -1,7 +1,7 @@
 /** kill: a signal to the container's init (or with --all to every process of its cgroup). */
 import { constants } from 'node:os';
 import { stateError, usageError } from '../errors.js';
-import { cgroupManagerFromPaths } from '../cgroups/index.js';
+import { recordedCgroup } from './cgroup.js';
 import { readRecord, type ContainerRecord } from '../state/store.js';
 import { containerStatus } from './status.js';
 
@@ -40,7 +40,7 @@ export async function killContainer(root: string, id: string, signal: number, al
 
 /** Every process in the container's cgroup; a frozen cgroup is thawed so SIGKILL takes effect. */
 export function signalAll(record: ContainerRecord, signal: number): void {
-  const cgroup = cgroupManagerFromPaths(record.cgroup.version, record.cgroup.paths);
+  const cgroup = recordedCgroup(record);
   for (const pid of cgroup.pids()) {
     try {
       process.kill(pid, signal);

@@ -34,9 +34,9 @@ export async function containerStatus(root: string, record: ContainerRecord): Pr
 }
 
 async function isFrozen(record: ContainerRecord): Promise<boolean> {
-  const { cgroupManagerFromPaths } = await import('../cgroups/index.js');
+  const { recordedCgroup } = await import('./cgroup.js');
   try {
-    return cgroupManagerFromPaths(record.cgroup.version, record.cgroup.paths).isFrozen();
+    return recordedCgroup(record).isFrozen();
   } catch {
     return false;
   }

@@ -22,7 +22,8 @@ export interface ContainerRecord {
   created: string;
   owner: string;
   annotations?: Record<string, string>;
-  cgroup: { version: 1 | 2; paths: Record<string, string> };
+  /** `created`: the cgroup dirs create made (parents first); delete removes only those */
+  cgroup: { version: 1 | 2; paths: Record<string, string>; created: string[] };
   /** poststart and poststop run after create has returned, from the config as it was then */
   hooks?: Hooks;
   /** set by start once the fifo has been read */
@@ -89,7 +90,7 @@ export class ContainerLock {
       mkdirSync(root, { recursive: true, mode: 0o711 });
       mkdirSync(paths.dir, { mode: 0o711 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw stateError(`container with id exists: ${id}`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw stateError(`container with given ID already exists: ${id}`);
       throw fromSystemError(err, `create state directory ${paths.dir}`);
     }
     try {

@@ -402,6 +402,21 @@ describe('cgroups: v1 create and destroy', () => {
     assert.equal(h.cgfs.log.length, 5);
   });
 
+  test('destroy: a parent dir create made stays while a sibling container lives below it', (t) => {
+    const h = fakeV1Host(t, { only: ['memory'] });
+    const a = h.open({ cgroupsPath: '/shared/a', id: 'a' });
+    a.create();
+    const b = h.open({ cgroupsPath: '/shared/b', id: 'b' });
+    b.create();
+    assert.deepEqual(b.created, [b.paths.memory]);
+    a.destroy();
+    assert.ok(fs.existsSync(b.paths.memory), "the sibling's cgroup survives");
+    assert.ok(!fs.existsSync(a.paths.memory));
+    assert.deepEqual(a.created, []);
+    b.destroy();
+    assert.ok(fs.existsSync(path.join(h.mp('memory'), 'shared')), 'not ours to remove: b did not create it');
+  });
+
   test('destroy: ENOENT is fine, EBUSY is retried, sub-cgroups made inside ours go too', (t) => {
     const h = fakeV1Host(t, { only: ['memory', 'pids'] });
     const m = h.open();

@@ -78,7 +78,7 @@ test('state: records are written atomically, ids are unique, locks are exclusive
     const calls = [];
     const fake = { flock: (fd, ex, wait) => (calls.push([ex, wait]), true), mkfifo() {} };
     const lock = ContainerLock.createNew(root, 'c1', fake);
-    assert.throws(() => ContainerLock.createNew(root, 'c1', fake), /container with id exists: c1/);
+    assert.throws(() => ContainerLock.createNew(root, 'c1', fake), /container with given ID already exists: c1/);
     assert.throws(() => ContainerLock.acquire(root, 'c1', fake), /does not exist/);
     const rec = { id: 'c1', pid: 1, pidStartTime: '1', ociVersion: '1.3.0', bundle: '/b', rootfs: '/b/r', created: 'now', owner: '', cgroup: { version: 1, paths: {} }, started: false };
     writeRecord(root, rec);
