@@ -102,7 +102,7 @@ static void run_hook(const struct tsrun_hook *h, const char *what, const char *s
       if (left <= 0) {
         sigaction(SIGPIPE, &old, NULL);
         kill_and_reap(pid);
-        tsrun_fail("hooks", ETIMEDOUT, "%s hook \"%s\": timed out after %us", what, h->path,
+        tsrun_fail("hooks", 0, "%s hook \"%s\": timed out after %us", what, h->path,
                    h->timeout_s);
       }
       timeout = (int)left;

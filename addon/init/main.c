@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "inroot.h"
 #include "protocol.h"
 #include "steps.h"
 
@@ -65,6 +66,21 @@ static int parse_sync_fd(int argc, char **argv)
   return (int)fd;
 }
 
+static int open_fifo(int fifo_path, int state_dir)
+{
+  char proc[64];
+  int fd;
+  tsrun_fd_path(proc, sizeof(proc), fifo_path);
+  while ((fd = open(proc, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+    ;
+  if (fd >= 0 || errno != ENOENT)
+    return fd;
+  /* No /proc in the container: the state dir fd still works when the user may search it. */
+  while ((fd = openat(state_dir, "exec.fifo", O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+    ;
+  return fd;
+}
+
 __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
 {
   tsrun_error_t err;
@@ -81,34 +97,42 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
     tsrun_fail_error("continue", &err);
 
+  tsrun_become_userns_root(plan);
   tsrun_unshare_cgroup_namespace(plan);
   if (plan->loopback_up)
     tsrun_loopback_up();
   tsrun_set_hostname(plan);
-  tsrun_set_oom_score_adj(plan);
 
   tsrun_prepare_rootfs(plan);
   tsrun_mount_all(plan);
   tsrun_create_devices(plan);
   tsrun_create_symlinks(plan);
+  tsrun_create_cwd(plan); /* before the root may become read-only, as runc */
   tsrun_run_hooks(plan, TSRUN_HOOK_CREATE_CONTAINER);
 
-  /* Host paths, opened while they still resolve. */
+  /* Host paths, opened while they still resolve. The fifo is also held as an O_PATH fd: reopened
+   * through /proc/self/fd it needs only the fifo's own mode (0622), not search permission on the
+   * state dir, which the container user usually lacks. */
   cleanup_close int state_dir = open(plan->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (state_dir < 0)
     tsrun_fail("state", errno, "open state dir \"%s\"", plan->state_dir);
+  cleanup_close int fifo_path = openat(state_dir, "exec.fifo", O_PATH | O_CLOEXEC);
+  if (fifo_path < 0)
+    tsrun_fail("state", errno, "open \"%s/exec.fifo\"", plan->state_dir);
   int console = tsrun_console_connect(plan);
 
   tsrun_pivot_root(plan);
+  /* Sysctls before the masked and read-only paths (as runc): "/proc/sys" is read-only by
+   * default, and writing a sysctl after that remount fails with EROFS. */
+  tsrun_apply_sysctls(plan);
   tsrun_mask_paths(plan);
   tsrun_readonly_paths(plan);
   tsrun_readonly_root(plan);
-  tsrun_apply_sysctls(plan);
   if (console >= 0)
     tsrun_console_setup(console);
+  tsrun_mounts_done();
   tsrun_set_rlimits(plan);
   tsrun_set_personality(plan);
-  tsrun_make_cwd(plan);
   tsrun_set_user(plan);
   if (tsrun_find_executable(plan->args[0], plan->env, exe, sizeof(exe), &err) < 0)
     tsrun_fail_error("exec", &err);
@@ -118,14 +142,14 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_sync_close();
 
   /* Blocks until `tsrun start` opens the fifo for reading. */
-  int fifo;
-  while ((fifo = openat(state_dir, "exec.fifo", O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
-    ;
+  int fifo = open_fifo(fifo_path, state_dir);
   if (fifo < 0)
     tsrun_fail("start", errno, "open \"exec.fifo\"");
   tsrun_sync_set_fifo(fifo);
   close(state_dir);
   state_dir = -1;
+  close(fifo_path);
+  fifo_path = -1;
 
   tsrun_run_hooks(plan, TSRUN_HOOK_START_CONTAINER);
   tsrun_exec(plan, exe);
@@ -147,6 +171,10 @@ int main(int argc, char **argv)
       tsrun_plan_check_init(&plan, &err) < 0)
     tsrun_fail_error("plan", &err);
 
+  /* Here, not in init: the score is inherited by the clone, and init cannot write its own
+   * /proc file once it is non-dumpable inside a user namespace (the file belongs to the host's
+   * root, unmapped there). Lowering it needs the host privileges stage 0 still has. */
+  tsrun_set_oom_score_adj(&plan);
   tsrun_join_namespaces(&plan);
   tsrun_enter_time_namespace(&plan);
   pid_t pid = tsrun_clone_init(&plan);

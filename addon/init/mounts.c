@@ -256,6 +256,17 @@ void tsrun_create_symlinks(const struct tsrun_plan *plan)
   }
 }
 
+void tsrun_create_cwd(const struct tsrun_plan *plan)
+{
+  if (plan->cwd == NULL)
+    return;
+  tsrun_error_t err;
+  /* As root and before "/" may turn read-only: the user might not be allowed to make it later. */
+  cleanup_close int fd = open_checked(plan->cwd, TSRUN_CREATE_DIR, false, &err);
+  if (fd < 0)
+    tsrun_fail("cwd", err.errnum, "create cwd \"%s\": %s", plan->cwd, err.msg);
+}
+
 void tsrun_pivot_root(const struct tsrun_plan *plan)
 {
   if (chdir(root_path) < 0)
@@ -337,4 +348,11 @@ void tsrun_readonly_root(const struct tsrun_plan *plan)
 {
   if ((plan->rootfs_flags & TSRUN_ROOTFS_READONLY) && bind_remount("/", MS_RDONLY) < 0)
     tsrun_fail("rootfs", errno, "remount \"/\" read-only");
+}
+
+void tsrun_mounts_done(void)
+{
+  if (root_fd >= 0)
+    close(root_fd);
+  root_fd = -1;
 }

@@ -77,6 +77,21 @@ bool tsrun_has_mount_namespace(const struct tsrun_plan *plan)
   return false;
 }
 
+void tsrun_become_userns_root(const struct tsrun_plan *plan)
+{
+  bool in_userns = plan->namespaces & CLONE_NEWUSER;
+  for (size_t i = 0; i < plan->n_ns_paths; i++)
+    in_userns |= plan->ns_paths[i].type == CLONE_NEWUSER;
+  if (!in_userns)
+    return;
+  /* We still carry the host's ids, unmapped in the namespace: files we create would fail with
+   * EOVERFLOW. Node wrote the maps before Continue, so the namespace's root exists now. */
+  if (setresgid(0, 0, 0) < 0)
+    tsrun_fail("userns", errno, "setresgid to the user namespace's root");
+  if (setresuid(0, 0, 0) < 0)
+    tsrun_fail("userns", errno, "setresuid to the user namespace's root");
+}
+
 void tsrun_unshare_cgroup_namespace(const struct tsrun_plan *plan)
 {
   /* Only now: Node has moved us into the container's cgroup, which becomes the namespace root. */

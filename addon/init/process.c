@@ -73,20 +73,6 @@ void tsrun_set_personality(const struct tsrun_plan *plan)
     tsrun_fail("personality", errno, "personality 0x%x", plan->personality);
 }
 
-void tsrun_make_cwd(const struct tsrun_plan *plan)
-{
-  if (plan->cwd == NULL)
-    return;
-  tsrun_error_t err;
-  /* As root, before the user switch: the directory may be where the user could not create it. */
-  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0)
-    tsrun_fail("cwd", errno, "open \"/\"");
-  cleanup_close int fd = tsrun_open_in_root(root, plan->cwd, TSRUN_CREATE_DIR, false, &err);
-  if (fd < 0)
-    tsrun_fail("cwd", err.errnum, "create cwd \"%s\": %s", plan->cwd, err.msg);
-}
-
 /* setgroups(2) is refused in a user namespace whose setgroups file says "deny"; an empty list is
  * then what we have anyway. */
 static bool setgroups_denied(void)

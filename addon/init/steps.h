@@ -16,16 +16,20 @@ void tsrun_loopback_up(void);
 void tsrun_set_hostname(const struct tsrun_plan *plan);
 void tsrun_apply_sysctls(const struct tsrun_plan *plan);
 bool tsrun_has_mount_namespace(const struct tsrun_plan *plan);
+void tsrun_become_userns_root(const struct tsrun_plan *plan);
 
 /* mounts.c */
 void tsrun_prepare_rootfs(const struct tsrun_plan *plan);
 void tsrun_mount_all(const struct tsrun_plan *plan);
 void tsrun_create_devices(const struct tsrun_plan *plan);
 void tsrun_create_symlinks(const struct tsrun_plan *plan);
+void tsrun_create_cwd(const struct tsrun_plan *plan);
 void tsrun_pivot_root(const struct tsrun_plan *plan);
 void tsrun_mask_paths(const struct tsrun_plan *plan);
 void tsrun_readonly_paths(const struct tsrun_plan *plan);
 void tsrun_readonly_root(const struct tsrun_plan *plan);
+/* Closes the root fd the mount steps resolve paths in. */
+void tsrun_mounts_done(void);
 /* Bind-mounts source (a path or /proc/self/fd/N) onto a file inside the current root, creating it. */
 void tsrun_bind_onto_file(const char *step, const char *source, const char *unsafe_dest);
 
@@ -33,7 +37,6 @@ void tsrun_bind_onto_file(const char *step, const char *source, const char *unsa
 void tsrun_set_oom_score_adj(const struct tsrun_plan *plan);
 void tsrun_set_rlimits(const struct tsrun_plan *plan);
 void tsrun_set_personality(const struct tsrun_plan *plan);
-void tsrun_make_cwd(const struct tsrun_plan *plan);
 void tsrun_set_user(const struct tsrun_plan *plan);
 /* PATH lookup as runc does it; writes the path to run into out. */
 int tsrun_find_executable(const char *name, char *const *env, char *out, size_t out_size,
