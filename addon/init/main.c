@@ -30,6 +30,18 @@ static void send_u32(const char *step, uint16_t type, uint32_t v)
     tsrun_fail(step, errno, "send to tsrun");
 }
 
+static const char *msg_name(uint16_t type)
+{
+  static const char *const names[] = {
+    [TSRUN_MSG_HELLO] = "Hello", [TSRUN_MSG_PLAN] = "Plan", [TSRUN_MSG_PID] = "Pid",
+    [TSRUN_MSG_CONTINUE] = "Continue", [TSRUN_MSG_READY] = "Ready", [TSRUN_MSG_EXIT] = "Exit",
+    [TSRUN_MSG_ERROR] = "Error", [TSRUN_MSG_LOG] = "Log",
+  };
+  if (type < sizeof(names) / sizeof(names[0]) && names[type])
+    return names[type];
+  return "an unknown message";
+}
+
 /* Reads the one frame this stage expects; EOF means Node gave up on us: leave without a word. */
 static char *expect_frame(const char *step, uint16_t want, uint32_t *len)
 {
@@ -43,7 +55,8 @@ static char *expect_frame(const char *step, uint16_t want, uint32_t *len)
     _exit(1);
   if (type != want) {
     free(payload);
-    tsrun_fail(step, EPROTO, "expected message %u during %s, got %u", want, step, type);
+    tsrun_fail(step, EPROTO, "expected %s during %s, got %s (%u)", msg_name(want), step,
+               msg_name(type), type);
   }
   return payload;
 }
