@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,6 +105,10 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
    * while we hold host fds (CVE-2016-9962). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     tsrun_fail("init", errno, "clear dumpable");
+
+  /* Directories and files made during setup get 0755/0644 whatever Node's umask is; without a
+   * umask in the plan the process keeps 022, runc's default. */
+  umask(0022);
 
   uint32_t len;
   char *cont = expect_frame("continue", TSRUN_MSG_CONTINUE, &len);
