@@ -19,18 +19,24 @@
  *
  *   0 → N  Hello{version}
  *   N → 0  Plan{records}
- *          0: setns() each NsPath in order (user first); unshare(CLONE_NEWTIME) and write
- *             TimeOffset lines; clone(namespaces minus NEWTIME/NEWCGROUP) → 1
+ *          0: setns() each NsPath in order (user first); oom_score_adj (inherited: once the
+ *             init is non-dumpable in a user namespace it may not write its own);
+ *             unshare(CLONE_NEWTIME) and write TimeOffset lines;
+ *             clone(namespaces minus NEWTIME/NEWCGROUP) → 1
  *   0 → N  Pid{host pid of 1}        (0 then exits, unless the plan has Stage0Wait)
  *          N: cgroups (create, limits, add pid), uid/gid maps, prestart + createRuntime hooks
  *   N → 1  Continue{HookState records}
- *          1: unshare(CLONE_NEWCGROUP); lo up; hostname; rootfs propagation; bind rootfs;
- *             mounts in order; devices; symlinks; createContainer hooks; pivot_root;
- *             masked/readonly paths; root readonly; sysctl; terminal; rlimits; personality;
- *             user, capabilities, no_new_privs; resolve the executable
+ *          1: in a created or joined user namespace setresuid/setresgid(0) (the maps exist
+ *             now; files it creates would otherwise fail with EOVERFLOW);
+ *             unshare(CLONE_NEWCGROUP); lo up; hostname; rootfs propagation; bind rootfs;
+ *             mounts in order; devices; symlinks; cwd created (before a read-only root);
+ *             createContainer hooks; exec.fifo opened O_PATH; pivot_root; sysctl (before
+ *             /proc/sys turns read-only); masked/readonly paths; root readonly; terminal;
+ *             rlimits; personality; user, capabilities, no_new_privs; resolve the executable
  *   1 → N  Ready                     (N records state "created" and exits)
- *          1: openat(stateDirFd, "exec.fifo", O_WRONLY) blocks until `tsrun start` reads it;
- *             startContainer hooks; execve(process.args). A failure after Ready is written to
+ *          1: reopen exec.fifo O_WRONLY via /proc/self/fd (the state dir may not be searchable
+ *             by the container user; without /proc, openat on the state dir fd): blocks until
+ *             `tsrun start` reads it; startContainer hooks; execve(process.args). A failure after Ready is written to
  *             the fifo as "E<message>" (start reports it); success writes nothing: the
  *             fifo closes on exec (O_CLOEXEC) and start reads EOF.
  *   0 → N  Exit{wait status}         (only with Stage0Wait: stage 0 is init's parent and reaps it)
