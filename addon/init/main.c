@@ -95,6 +95,21 @@ static int open_fifo(int fifo_path, int state_dir)
   return fd;
 }
 
+/* The state dir and exec.fifo (as O_PATH fds), opened by stage 0 while it still has the host's
+ * credentials and mount namespace: in a user namespace the init is no longer host root and may
+ * not search the state dir's parents, and a joined mount namespace would not even show them. */
+static int state_dir_fd = -1, fifo_path_fd = -1;
+
+static void open_state_fds(const struct tsrun_plan *plan)
+{
+  state_dir_fd = open(plan->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (state_dir_fd < 0)
+    tsrun_fail("state", errno, "open state dir \"%s\"", plan->state_dir);
+  fifo_path_fd = openat(state_dir_fd, "exec.fifo", O_PATH | O_CLOEXEC);
+  if (fifo_path_fd < 0)
+    tsrun_fail("state", errno, "open \"%s/exec.fifo\"", plan->state_dir);
+}
+
 __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
 {
   tsrun_error_t err;
@@ -128,15 +143,9 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_create_cwd(plan); /* before the root may become read-only, as runc */
   tsrun_run_hooks(plan, TSRUN_HOOK_CREATE_CONTAINER);
 
-  /* Host paths, opened while they still resolve. The fifo is also held as an O_PATH fd: reopened
-   * through /proc/self/fd it needs only the fifo's own mode (0622), not search permission on the
-   * state dir, which the container user usually lacks. */
-  cleanup_close int state_dir = open(plan->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (state_dir < 0)
-    tsrun_fail("state", errno, "open state dir \"%s\"", plan->state_dir);
-  cleanup_close int fifo_path = openat(state_dir, "exec.fifo", O_PATH | O_CLOEXEC);
-  if (fifo_path < 0)
-    tsrun_fail("state", errno, "open \"%s/exec.fifo\"", plan->state_dir);
+  /* state_dir_fd and fifo_path_fd were opened by stage 0 (see open_state_fds). */
+  cleanup_close int state_dir = state_dir_fd;
+  cleanup_close int fifo_path = fifo_path_fd;
   int console = tsrun_console_connect(plan);
 
   tsrun_pivot_root(plan);
@@ -193,12 +202,15 @@ int main(int argc, char **argv)
    * /proc file once it is non-dumpable inside a user namespace (the file belongs to the host's
    * root, unmapped there). Lowering it needs the host privileges stage 0 still has. */
   tsrun_set_oom_score_adj(&plan);
+  open_state_fds(&plan);
   tsrun_join_namespaces(&plan);
   tsrun_enter_time_namespace(&plan);
   pid_t pid = tsrun_clone_init(&plan);
   if (pid == 0)
     run_init(&plan);
 
+  close(state_dir_fd);
+  close(fifo_path_fd);
   send_u32("pid", TSRUN_MSG_PID, (uint32_t)pid);
   if (!plan.stage0_wait)
     _exit(0);

@@ -277,10 +277,18 @@ void tsrun_pivot_root(const struct tsrun_plan *plan)
     if (chroot(".") < 0)
       tsrun_fail("pivot_root", errno, "chroot \"%s\"", root_path);
   } else {
-    /* pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then drops
-     * it without a temporary directory in the rootfs. Slave first so the detach stays here. */
+    /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it then drops
+     * it without a temporary directory in the rootfs. Slave first so the detach stays here.
+     * Both act on the old root only through a cwd inside it: "." after the pivot is still the
+     * new root, and a recursive MS_SLAVE there would strip the propagation of every container
+     * mount (a "shared" bind would end up private). */
+    cleanup_close int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (old_root < 0)
+      tsrun_fail("pivot_root", errno, "open the old root");
     if (syscall(SYS_pivot_root, ".", ".") < 0)
       tsrun_fail("pivot_root", errno, "pivot_root \"%s\"", root_path);
+    if (fchdir(old_root) < 0)
+      tsrun_fail("pivot_root", errno, "change to the old root");
     if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
       tsrun_fail("pivot_root", errno, "make old root a slave");
     if (umount2(".", MNT_DETACH) < 0)
