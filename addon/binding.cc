@@ -6,9 +6,14 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace {
 
@@ -26,6 +31,10 @@ const char* ErrnoName(int err) {
     case ENOTDIR: return "ENOTDIR";
     case EROFS: return "EROFS";
     case ENOSPC: return "ENOSPC";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EPROTO: return "EPROTO";
+    case EADDRINUSE: return "EADDRINUSE";
     default: return "EUNKNOWN";
   }
 }
@@ -95,7 +104,123 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Waits, on a worker thread, for one connection on a new AF_UNIX socket at `path` and one
+// SCM_RIGHTS message on it: the pty master that tsrun-init sends for `terminal: true`. Used by a
+// foreground `run`, which is its own console socket. Node's net module cannot receive fds.
+class ReceiveFdWorker : public Napi::AsyncWorker {
+ public:
+  ReceiveFdWorker(Napi::Env env, std::string path, int listen_fd, int timeout_ms)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        listen_fd_(listen_fd), timeout_ms_(timeout_ms) {}
+  ~ReceiveFdWorker() override {
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    struct pollfd p = {listen_fd_, POLLIN, 0};
+    int r;
+    do {
+      r = poll(&p, 1, timeout_ms_);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return Fail("accept", ETIMEDOUT);
+    if (r < 0) return Fail("poll", errno);
+    int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) return Fail("accept", errno);
+    char name[256];
+    struct iovec iov = {name, sizeof(name) - 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n;
+    do {
+      n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    int saved = errno;
+    close(conn);
+    if (n < 0) return Fail("recvmsg", saved);
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (c == nullptr || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+        c->cmsg_len != CMSG_LEN(sizeof(int)))
+      return Fail("recvmsg", EPROTO);
+    memcpy(&fd_, CMSG_DATA(c), sizeof(int));
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), fd_)); }
+  void OnError(const Napi::Error&) override {
+    deferred_.Reject(SysError(Env(), syscall_, errno_, path_).Value());
+  }
+
+ private:
+  void Fail(const char* syscall, int err) {
+    syscall_ = syscall;
+    errno_ = err;
+    SetError(syscall);
+  }
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  int listen_fd_;
+  int timeout_ms_;
+  int fd_ = -1;
+  const char* syscall_ = "";
+  int errno_ = 0;
+};
+
+// receiveFd(path, timeoutMs): binds and listens synchronously (so the path exists when this
+// returns), then resolves with the received fd.
+Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
+  const char* usage = "receiveFd(path: string, timeoutMs: number)";
+  if (!CheckArgs(info, 2, usage)) return info.Env().Undefined();
+  if (!info[0].IsString() || !info[1].IsNumber()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    SysError(info.Env(), "bind", ENAMETOOLONG, path).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    SysError(info.Env(), "socket", errno).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+    int saved = errno;
+    close(fd);
+    SysError(info.Env(), "bind", saved, path).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  auto* worker = new ReceiveFdWorker(info.Env(), path, fd, info[1].As<Napi::Number>().Int32Value());
+  worker->Queue();
+  return worker->Promise();
+}
+
+// setWindowSize(fd, rows, cols): TIOCSWINSZ on a pty (the container's terminal follows ours).
+Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
+  const char* usage = "setWindowSize(fd: number, rows: number, cols: number)";
+  if (!CheckArgs(info, 3, usage)) return info.Env().Undefined();
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  struct winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  ws.ws_col = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &ws) < 0) {
+    SysError(info.Env(), "ioctl", errno).ThrowAsJavaScriptException();
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   return exports;

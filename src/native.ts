@@ -13,6 +13,10 @@ export interface Native {
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
   /** mkfifo(3) with the exact mode (umask ignored). */
   mkfifo(path: string, mode: number): void;
+  /** Listens on a new AF_UNIX socket at `path`; resolves with the fd one peer sends (SCM_RIGHTS). */
+  receiveFd(path: string, timeoutMs: number): Promise<number>;
+  /** TIOCSWINSZ */
+  setWindowSize(fd: number, rows: number, cols: number): void;
 }
 
 const buildDirs = ['../build/Release', '../build/Debug'];
@@ -35,6 +39,8 @@ let loaded: Native | undefined;
 export const native: Native = {
   flock: (fd, exclusive, wait) => load().flock(fd, exclusive, wait),
   mkfifo: (path, mode) => load().mkfifo(path, mode),
+  receiveFd: (path, timeoutMs) => load().receiveFd(path, timeoutMs),
+  setWindowSize: (fd, rows, cols) => load().setWindowSize(fd, rows, cols),
 };
 
 function load(): Native {

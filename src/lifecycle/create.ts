@@ -5,8 +5,10 @@
  * any point leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadBundle } from '../bundle/load.js';
 import { buildPlan, cgroupResources, encodePlan, type ContainerPlan } from '../bundle/plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
@@ -38,6 +40,8 @@ export interface CreateOptions {
 
 export interface CreatedContainer {
   record: ContainerRecord;
+  /** foreground runs of a `terminal: true` process: the pty master tsrun received itself */
+  ptyMaster?: number;
   /** only for foreground runs: resolves with the init's raw wait status */
   waitStatus?: Promise<number>;
   /** only for foreground runs: releases the sync socket */
@@ -48,11 +52,15 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   const { bundle, spec } = loadBundle(opts.bundle);
+  // In the foreground tsrun is its own console socket, as runc is: nobody else could take the pty.
+  const ownConsole = opts.foreground === true && spec.process?.terminal === true && !opts.consoleSocket;
+  const consoleDir = ownConsole ? mkdtempSync(join(tmpdir(), 'tsrun-console-')) : undefined;
+  const consoleSocket = consoleDir ? join(consoleDir, 'console.sock') : opts.consoleSocket;
   const plan = buildPlan(spec, {
     id: opts.id,
     bundle,
     noPivot: opts.noPivot,
-    consoleSocket: opts.consoleSocket,
+    consoleSocket,
     preserveFds: opts.preserveFds,
     capLastCap: readCapLastCap(),
     sourceKind,
@@ -60,10 +68,18 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   for (const warning of plan.warnings) log.warn(warning);
 
   const undo = new Undo();
+  let ptyMaster: Promise<number> | undefined;
+  if (consoleDir && consoleSocket) {
+    ptyMaster = native.receiveFd(consoleSocket, HANDSHAKE_TIMEOUT_MS);
+    undo.push('console socket', () => releaseConsoleSocket(consoleSocket));
+    ptyMaster.catch(() => undefined).finally(() => rmSync(consoleDir, { recursive: true, force: true }));
+  }
   const lock = ContainerLock.createNew(opts.root, opts.id);
   undo.push('state directory', () => lock.removeDir());
   try {
-    return await createLocked(opts, spec, plan, lock, undo);
+    const created = await createLocked(opts, spec, plan, lock, undo);
+    if (ptyMaster) created.ptyMaster = await ptyMaster;
+    return created;
   } catch (err) {
     throw await undo.rollback(err);
   } finally {
@@ -159,6 +175,16 @@ async function createLocked(
   }
   helper.unref();
   return { record, waitStatus, close: () => channel.close() };
+}
+
+/** Unblocks a receiveFd() still waiting (create failed before the init connected). */
+function releaseConsoleSocket(path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.on('connect', () => s.destroy());
+    s.on('close', () => resolve());
+    s.on('error', () => resolve());
+  });
 }
 
 function startHelper(preserveFds: number): { helper: ChildProcess; channel: Channel } {

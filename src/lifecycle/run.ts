@@ -28,12 +28,14 @@ export async function runContainer(opts: CreateOptions & { detach: boolean }): P
     }
   };
   for (const sig of forwarded) process.on(sig, forward);
+  const detachTerminal = created.ptyMaster !== undefined ? await attachTerminal(created.ptyMaster) : undefined;
   let status: number;
   try {
     status = await created.waitStatus;
   } finally {
     for (const sig of forwarded) process.off(sig, forward);
     created.close();
+    await detachTerminal?.();
   }
   await deleteContainer(opts.root, opts.id, true);
   return exitCodeOf(status);
@@ -44,4 +46,37 @@ export function exitCodeOf(status: number): number {
   const termSig = status & 0x7f;
   if (termSig === 0) return (status >> 8) & 0xff;
   return 128 + termSig;
+}
+
+/**
+ * Connects our stdio to the container's pty: raw mode when we have a terminal ourselves, its size
+ * following ours. Returns the undo.
+ */
+async function attachTerminal(masterFd: number): Promise<() => Promise<void>> {
+  const tty = await import('node:tty');
+  const { native } = await import('../native.js');
+  const master = new tty.ReadStream(masterFd);
+  // EIO (or EOF) once every holder of the container's side is gone and the output is read
+  const drained = new Promise<void>((resolve) => {
+    master.on('error', () => resolve());
+    master.on('end', () => resolve());
+    master.on('close', () => resolve());
+  });
+  const resize = () => {
+    if (process.stdout.isTTY) native.setWindowSize(masterFd, process.stdout.rows, process.stdout.columns);
+  };
+  resize();
+  process.on('SIGWINCH', resize);
+  const raw = process.stdin.isTTY === true;
+  if (raw) process.stdin.setRawMode(true);
+  process.stdin.pipe(master);
+  master.pipe(process.stdout, { end: false });
+  return async () => {
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 1000).unref())]);
+    process.off('SIGWINCH', resize);
+    process.stdin.unpipe(master);
+    if (raw) process.stdin.setRawMode(false);
+    process.stdin.destroy();
+    master.destroy();
+  };
 }
