@@ -1,0 +1,54 @@
+// process.terminal: the pty the init allocates inside the container, handed over a console socket
+// (create --console-socket, as containerd and podman do) or kept by a foreground `run`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { isRoot, isTsrun, setup, REPO } from '../helpers/runtime.js';
+
+const opts = { skip: !isRoot && 'needs root' };
+
+test('run: terminal true in the foreground gives the process a pty as its stdio and returns its status', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.terminal = true;
+	c.sh('tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-ttys; readlink /dev/console >/dev/null 2>&1; ls -l /dev/console; exit 3');
+	const r = await c.runFg({ expectExit: 3 });
+	assert.match(r.stdout, /^\/dev\/pts\/0\r?$/m);
+	assert.match(r.stdout, /all-ttys/);
+	assert.match(r.stdout, /^c.* 136, +0 .*\/dev\/console/m, 'the pty is bound on /dev/console');
+});
+
+test('create: --console-socket receives the pty master; the container writes to it', { ...opts, skip: opts.skip || (!isTsrun && 'uses tsrun\'s addon to receive the fd') }, async (t) => {
+	const require = createRequire(import.meta.url);
+	const native = require(`${REPO}/build/Release/tsrun_native.node`);
+	const c = await setup(t);
+	c.config.process.terminal = true;
+	c.sh('echo through-the-pty; sleep 1');
+	const sock = c.path('console.sock');
+	const master = native.receiveFd(sock, 20_000);
+	await c.create({ args: ['--console-socket', sock] });
+	const fd = await master;
+	t.after(() => fs.closeSync(fd));
+	await c.start();
+	let out = '';
+	const buf = Buffer.alloc(4096);
+	const deadline = Date.now() + 10_000;
+	while (!out.includes('through-the-pty') && Date.now() < deadline) {
+		try {
+			const n = fs.readSync(fd, buf);
+			if (n === 0) break;
+			out += buf.toString('utf8', 0, n);
+		} catch (err) {
+			if (err.code !== 'EAGAIN') throw err;
+		}
+	}
+	assert.match(out, /through-the-pty/);
+});
+
+test('create: terminal true without --console-socket is refused and leaves nothing', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.terminal = true;
+	const r = await c.create({ expectExit: 1 });
+	assert.match(r.stderr, /console socket/);
+	assert.deepEqual(fs.readdirSync(c.root), []);
+});
