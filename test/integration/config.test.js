@@ -113,6 +113,19 @@ test('run: runc spec\'s default config runs unchanged (terminal false, args set)
 	assert.deepEqual(cgroupDirs(`/${c.id}`), [], 'default cgroup removed after run');
 });
 
+test('run: runc spec\'s default config runs byte-for-byte unchanged (terminal, interactive sh fed on stdin)', { ...opts, skip: needsRoot || (!RUNC && 'runc not installed') }, async (t) => {
+	const c = await setup(t);
+	await execa(RUNC, ['spec'], { cwd: c.bundle });
+	const r = await c.run(['run', '--bundle', c.bundle, c.id], {
+		input: 'echo from-$(hostname); exit 7\n',
+		timeoutMs: 60_000,
+		expectExit: 7,
+	});
+	c.ids.add(c.id);
+	assert.match(r.stdout, /from-runc/);
+	assert.deepEqual(cgroupDirs(`/${c.id}`), [], 'default cgroup removed after run');
+});
+
 test('features: prints the OCI features JSON', opts, async (t) => {
 	const c = await setup(t);
 	const r = await c.run(['features']);
