@@ -135,6 +135,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   if (plan->loopback_up)
     tsrun_loopback_up();
   tsrun_set_hostname(plan);
+  tsrun_join_session_keyring(plan);
 
   tsrun_prepare_rootfs(plan);
   tsrun_mount_all(plan);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/keyctl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -114,6 +115,24 @@ void tsrun_loopback_up(void)
   ifr.ifr_flags |= IFF_UP;
   if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
     tsrun_fail("network", errno, "bring \"lo\" up");
+}
+
+/* A fresh session keyring, so the container cannot reach keys of the session that ran tsrun.
+ * Kernels without keyrings (ENOSYS) or that forbid them to us (EACCES/EPERM under some
+ * seccomp profiles) run the container with the inherited one, as runc does. */
+void tsrun_join_session_keyring(const struct tsrun_plan *plan)
+{
+  if (plan->session_keyring == NULL)
+    return;
+  long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan->session_keyring, 0, 0, 0);
+  if (id < 0) {
+    if (errno == ENOSYS || errno == EACCES || errno == EPERM)
+      return;
+    tsrun_fail("keyring", errno, "join session keyring \"%s\"", plan->session_keyring);
+  }
+  /* possessor: all; user: view, read, search, link; nothing for group and other (as runc) */
+  if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1b0000, 0, 0) < 0)
+    tsrun_fail("keyring", errno, "set permissions of session keyring \"%s\"", plan->session_keyring);
 }
 
 void tsrun_set_hostname(const struct tsrun_plan *plan)

@@ -34,7 +34,7 @@ static const char *const tag_names[] = {
   [TSRUN_TAG_PRESERVE_FDS] = "PreserveFds", [TSRUN_TAG_HOOK] = "Hook",
   [TSRUN_TAG_PERSONALITY] = "Personality", [TSRUN_TAG_STAGE0_WAIT] = "Stage0Wait",
   [TSRUN_TAG_LOOPBACK_UP] = "LoopbackUp", [TSRUN_TAG_HOOK_STATE] = "HookState",
-  [TSRUN_TAG_CONSOLE_SOCKET] = "ConsoleSocket",
+  [TSRUN_TAG_CONSOLE_SOCKET] = "ConsoleSocket", [TSRUN_TAG_SESSION_KEYRING] = "SessionKeyring",
 };
 
 const char *tsrun_tag_name(uint32_t tag)
@@ -274,6 +274,8 @@ static int decode_one(struct tsrun_plan *plan, uint32_t tag, struct reader *r)
   }
   case TSRUN_TAG_CONSOLE_SOCKET:
     return rd_str(r, &plan->console_socket);
+  case TSRUN_TAG_SESSION_KEYRING:
+    return rd_str(r, &plan->session_keyring);
   }
 #undef PUSH
   return FAIL(err, EPROTO, "plan: unknown record tag %u", tag);

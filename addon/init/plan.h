@@ -67,6 +67,7 @@ struct tsrun_plan {
   uint32_t personality;
   bool stage0_wait, loopback_up;
   const char *console_socket;
+  const char *session_keyring; /* NULL with --no-new-keyring */
   /* From CONTINUE: the state JSON per HookKind (index 1 and 2). */
   const char *hook_state[3];
   /* Which singleton tags were seen, to reject duplicates. */

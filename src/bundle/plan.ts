@@ -211,6 +211,8 @@ export interface ContainerPlan {
   createContainerHooks: PlanHook[];
   startContainerHooks: PlanHook[];
   preserveFds: number;
+  /** name of the new session keyring the init joins; undefined with --no-new-keyring */
+  sessionKeyring?: string;
   warnings: string[];
 }
 
@@ -221,6 +223,7 @@ export interface PlanOptions {
   noPivot?: boolean;
   consoleSocket?: string;
   preserveFds?: number;
+  noNewKeyring?: boolean;
   /** /proc/sys/kernel/cap_last_cap of this host */
   capLastCap?: number;
   /** stat of a bind source: 'dir', 'file' or undefined when missing */
@@ -536,6 +539,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     createContainerHooks: (hooks.createContainer ?? []).map(hookPlan),
     startContainerHooks: (hooks.startContainer ?? []).map(hookPlan),
     preserveFds: opts.preserveFds ?? 0,
+    sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
     warnings,
   };
 }
@@ -597,5 +601,6 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   if (opts.stage0Wait) w.add(Tag.Stage0Wait);
   if (plan.loopbackUp) w.add(Tag.LoopbackUp);
   if (plan.consoleSocket) w.add(Tag.ConsoleSocket, (f) => f.str(plan.consoleSocket!));
+  if (plan.sessionKeyring) w.add(Tag.SessionKeyring, (f) => f.str(plan.sessionKeyring!));
   return w.bytes();
 }

@@ -36,6 +36,7 @@ export const create: CommandModule<GlobalArgs, Args> = {
       consoleSocket: a['console-socket'],
       preserveFds: a['preserve-fds'],
       noPivot: a['no-pivot'],
+      noNewKeyring: a['no-new-keyring'],
     }).catch((err) => {
       throw wrap(err, 'tsrun create failed');
     });

@@ -10,6 +10,7 @@ interface Args extends GlobalArgs {
   'console-socket'?: string;
   'preserve-fds': number;
   'no-pivot': boolean;
+  'no-new-keyring': boolean;
   detach: boolean;
 }
 
@@ -28,6 +29,7 @@ export const run: CommandModule<GlobalArgs, Args> = {
       consoleSocket: a['console-socket'],
       preserveFds: a['preserve-fds'],
       noPivot: a['no-pivot'],
+      noNewKeyring: a['no-new-keyring'],
       detach: a.detach,
     }).catch((err) => {
       throw wrap(err, 'tsrun run failed');

@@ -34,6 +34,7 @@ export interface CreateOptions {
   consoleSocket?: string;
   preserveFds?: number;
   noPivot?: boolean;
+  noNewKeyring?: boolean;
   /** run in the foreground: the helper stays the init's parent and reports its exit status */
   foreground?: boolean;
 }
@@ -60,6 +61,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     id: opts.id,
     bundle,
     noPivot: opts.noPivot,
+    noNewKeyring: opts.noNewKeyring,
     consoleSocket,
     preserveFds: opts.preserveFds,
     capLastCap: readCapLastCap(),

@@ -27,7 +27,8 @@
  *          N: cgroups (create, limits, add pid), uid/gid maps, prestart + createRuntime hooks
  *   N → 1  Continue{HookState records}
  *          1: in a created or joined user namespace setresuid/setresgid(0) (the maps exist
- *             now; files it creates would otherwise fail with EOVERFLOW);
+ *             now; files it creates would otherwise fail with EOVERFLOW); a new session keyring
+ *             unless --no-new-keyring (so no key of the caller's session is reachable);
  *             unshare(CLONE_NEWCGROUP); lo up; hostname; rootfs propagation; bind rootfs;
  *             mounts in order; devices; symlinks; cwd created (before a read-only root);
  *             createContainer hooks; exec.fifo opened O_PATH; pivot_root; sysctl (before
@@ -96,6 +97,7 @@ export const Tag = {
   LoopbackUp: 27, // empty: bring "lo" up in the new network namespace
   HookState: 28, // u32 HookKind, str state JSON given on the hook's stdin
   ConsoleSocket: 29, // str path of the AF_UNIX socket that receives the pty master (terminal: true)
+  SessionKeyring: 30, // str name: the init joins a new session keyring (absent with --no-new-keyring)
 } as const;
 export type TagType = (typeof Tag)[keyof typeof Tag];
 
