@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { hasNs, hostNs, needsRoot, notOnRunc, nsInode, procStatus, RUN_ID, setup } from '../helpers/runtime.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
+const HAS_IP = ['/usr/sbin/ip', '/usr/bin/ip', '/sbin/ip', '/bin/ip'].some((p) => fs.existsSync(p));
 
 const ALL = ['pid', 'net', 'mnt', 'ipc', 'uts', 'cgroup'];
 const SPEC_NAME = { pid: 'pid', net: 'network', mnt: 'mount', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', user: 'user', time: 'time' };
@@ -88,7 +89,7 @@ test('run: inside a time namespace /proc/uptime is shifted by the boottime offse
 	assert.ok(up - hostUp > 86400 * 3 - 60, `container uptime ${up} vs host ${hostUp}`);
 });
 
-test('create: a namespace path joins an existing network namespace (ip netns)', opts, async (t) => {
+test('create: a namespace path joins an existing network namespace (ip netns)', { ...opts, skip: needsRoot || (!HAS_IP && 'no ip command (iproute2)') }, async (t) => {
 	const c = await setup(t, { args: ['sleep', '1000'] });
 	const name = `tsrun-it-${RUN_ID}-${process.pid}-${Date.now() % 100000}`;
 	await execa('ip', ['netns', 'add', name]);
