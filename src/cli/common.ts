@@ -1,4 +1,8 @@
-/** What every command receives from the global flags (runc's names). */
+/**
+ * How a command is declared: its positionals and flags once, as data. main.ts turns the same
+ * declaration into a yargs command (help, usage errors) and into the options of yargs' own parser
+ * (yargs-parser) for the fast path every ordinary invocation takes.
+ */
 export interface GlobalArgs {
   root: string;
   log?: string;
@@ -7,9 +11,41 @@ export interface GlobalArgs {
   'systemd-cgroup': boolean;
 }
 
-/** Commands return their exit status; only main.ts prints errors and exits. */
-export type Outcome = { exitCode: number };
+export interface OptionSpec {
+  type: 'string' | 'boolean' | 'number';
+  alias?: string;
+  default?: string | boolean | number;
+  choices?: readonly string[];
+  describe: string;
+  hidden?: boolean;
+}
 
-export function setExit(code: number): void {
-  process.exitCode = code;
+export interface PositionalSpec {
+  name: string;
+  required: boolean;
+  describe: string;
+}
+
+export interface CommandSpec<A = Record<string, unknown>> {
+  name: string;
+  aliases?: string[];
+  describe: string;
+  positionals: PositionalSpec[];
+  options: Record<string, OptionSpec>;
+  run(args: A & GlobalArgs): Promise<void>;
+}
+
+export const globalOptions: Record<string, OptionSpec> = {
+  root: { type: 'string', default: '/run/tsrun', describe: 'directory for container state' },
+  log: { type: 'string', describe: 'log file (default: stderr)' },
+  'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format' },
+  debug: { type: 'boolean', default: false, describe: 'debug logging' },
+  'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported)' },
+  rootless: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
+  criu: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
+};
+
+/** Declares a command with its argument type checked against its flags. */
+export function command<A>(spec: CommandSpec<A>): CommandSpec<A> {
+  return spec;
 }

@@ -1,8 +1,16 @@
-import type { Argv, CommandModule } from 'yargs';
 import { wrap } from '../errors.js';
-import type { GlobalArgs } from './common.js';
+import { command, type OptionSpec } from './common.js';
 
-interface Args extends GlobalArgs {
+export const createOptions = {
+  bundle: { type: 'string', alias: 'b', default: '.', describe: 'path to the bundle directory' },
+  'pid-file': { type: 'string', describe: 'file to write the container init pid to' },
+  'console-socket': { type: 'string', describe: 'AF_UNIX socket that receives the pty master' },
+  'preserve-fds': { type: 'number', default: 0, describe: 'pass N extra fds (3..3+N-1) into the container' },
+  'no-pivot': { type: 'boolean', default: false, describe: 'use MS_MOVE + chroot instead of pivot_root' },
+  'no-new-keyring': { type: 'boolean', default: false, describe: 'do not create a new session keyring' },
+} satisfies Record<string, OptionSpec>;
+
+export interface CreateArgs {
   id: string;
   bundle: string;
   'pid-file'?: string;
@@ -12,33 +20,28 @@ interface Args extends GlobalArgs {
   'no-new-keyring': boolean;
 }
 
-export const createFlags = (y: Argv<GlobalArgs>) =>
-  y
-    .positional('id', { type: 'string', demandOption: true, describe: 'container id' })
-    .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'path to the bundle directory' })
-    .option('pid-file', { type: 'string', describe: 'file to write the container init pid to' })
-    .option('console-socket', { type: 'string', describe: 'AF_UNIX socket that receives the pty master' })
-    .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N extra fds (3..3+N-1) into the container' })
-    .option('no-pivot', { type: 'boolean', default: false, describe: 'use MS_MOVE + chroot instead of pivot_root' })
-    .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a new session keyring' });
+export function createOptionsOf(a: CreateArgs & { root: string }) {
+  return {
+    root: a.root,
+    id: a.id,
+    bundle: a.bundle,
+    pidFile: a['pid-file'],
+    consoleSocket: a['console-socket'],
+    preserveFds: a['preserve-fds'],
+    noPivot: a['no-pivot'],
+    noNewKeyring: a['no-new-keyring'],
+  };
+}
 
-export const create: CommandModule<GlobalArgs, Args> = {
-  command: 'create <id>',
+export const create = command<CreateArgs>({
+  name: 'create',
   describe: 'create a container (held at "created" until start)',
-  builder: (y) => createFlags(y) as unknown as Argv<Args>,
-  handler: async (a) => {
+  positionals: [{ name: 'id', required: true, describe: 'container id' }],
+  options: createOptions,
+  run: async (a) => {
     const { createContainer } = await import('../lifecycle/create.js');
-    await createContainer({
-      root: a.root,
-      id: a.id,
-      bundle: a.bundle,
-      pidFile: a['pid-file'],
-      consoleSocket: a['console-socket'],
-      preserveFds: a['preserve-fds'],
-      noPivot: a['no-pivot'],
-      noNewKeyring: a['no-new-keyring'],
-    }).catch((err) => {
+    await createContainer(createOptionsOf(a)).catch((err) => {
       throw wrap(err, 'tsrun create failed');
     });
   },
-};
+});

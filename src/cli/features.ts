@@ -1,11 +1,12 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from './common.js';
+import { command } from './common.js';
 
-export const features: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'features',
+export const features = command<Record<string, never>>({
+  name: 'features',
   describe: 'print the features this runtime recognises (JSON)',
-  handler: async () => {
+  positionals: [],
+  options: {},
+  run: async () => {
     const { features: describe } = await import('../lifecycle/features.js');
     process.stdout.write(JSON.stringify(describe(), null, '    ') + '\n');
   },
-};
+});

@@ -1,16 +1,20 @@
 /**
- * The tsrun command line: runc's global flags and commands, one file per command in this folder.
- * Commands only parse flags and call one lifecycle function; this file alone prints errors (one
- * line on stderr, plus a {"level":"error","msg","time"} line in --log with --log-format json) and
- * sets exit status 1.
+ * The tsrun command line: runc's global flags and commands, one file per command in this folder,
+ * each declared as data (common.ts). Commands only parse flags and call one lifecycle function;
+ * this file alone prints errors (one line on stderr, plus a {"level":"error","msg","time"} line in
+ * --log with --log-format json) and sets exit status 1.
+ *
+ * Two parsers read the same declarations. yargs-parser (yargs' own tokenizer) handles every
+ * ordinary invocation: clients run tsrun many times per container, and building a full yargs
+ * instance costs more than Node's own startup (it lays out the help text on every parse). Anything
+ * it does not fully understand — --help, an unknown flag, a missing argument — goes to yargs, which
+ * gives the usage text and the error message.
  */
-import yargs from 'yargs';
-import { pathToFileURL } from 'node:url';
+import parseArgs from 'yargs-parser';
 import { TsrunError } from '../errors.js';
 import { configureLog, log } from '../log.js';
-import { DEFAULT_ROOT } from '../state/paths.js';
 import { SPEC_VERSION, TSRUN_VERSION } from '../version.js';
-
+import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
 import { create } from './create.js';
 import { del } from './delete.js';
 import { features } from './features.js';
@@ -20,6 +24,9 @@ import { run } from './run.js';
 import { spec } from './spec.js';
 import { start } from './start.js';
 import { state } from './state.js';
+
+type AnyCommand = CommandSpec<never>;
+const commands = [create, start, run, state, kill, del, list, spec, features] as unknown as AnyCommand[];
 
 export function versionText(): string {
   return `tsrun version ${TSRUN_VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
@@ -31,42 +38,112 @@ function report(err: unknown): void {
     for (const c of err.cleanupErrors) log.warn(`also failed to clean up: ${(c as Error).message}`);
   }
   log.error(message);
-  if (err instanceof TsrunError) {
-    if (log.debugEnabled && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+  if (err instanceof TsrunError && log.debugEnabled && err.cause) {
+    process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
   }
   process.exitCode = 1;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-    process.stdout.write(versionText());
-    return;
+/** What both parsers hand to a command once the global flags are applied. */
+async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unknown>): Promise<void> {
+  configureLog({ file: args.log, format: args['log-format'], debug: args.debug });
+  if (args['systemd-cgroup']) {
+    throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
   }
-  const parser = yargs(argv)
+  await cmd.run(args as never);
+}
+
+/** The command name: the first word that is neither a global flag nor a global flag's value. */
+function findCommand(argv: string[]): AnyCommand | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (!token.startsWith('-')) return commands.find((c) => c.name === token);
+    if (!token.startsWith('--')) return undefined;
+    const name = token.slice(2);
+    const option = globalOptions[name];
+    if (!option && !name.includes('=')) return undefined;
+    if (option?.type === 'string') i++;
+  }
+  return undefined;
+}
+
+/** Parses argv with yargs-parser; undefined unless every word is understood. */
+export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs & Record<string, unknown> } | undefined {
+  const cmd = findCommand(argv);
+  if (!cmd) return undefined;
+  const options: Record<string, OptionSpec> = { ...globalOptions, ...cmd.options };
+  const byType = (t: OptionSpec['type']) => Object.keys(options).filter((k) => options[k].type === t);
+  const alias: Record<string, string> = {};
+  const defaults: Record<string, unknown> = {};
+  for (const [name, o] of Object.entries(options)) {
+    if (o.alias) alias[name] = o.alias;
+    if (o.default !== undefined) defaults[name] = o.default;
+  }
+  const parsed = parseArgs(argv, {
+    string: byType('string'),
+    boolean: byType('boolean'),
+    number: byType('number'),
+    alias,
+    default: defaults,
+    configuration: {
+      'camel-case-expansion': false,
+      'boolean-negation': false,
+      'dot-notation': false,
+      'duplicate-arguments-array': false,
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'strip-aliased': true,
+    },
+  });
+  const known = new Set(Object.keys(options));
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === '_') continue;
+    const o = options[key];
+    if (!known.has(key) || value === undefined) return undefined;
+    if (o.type === 'number' && (typeof value !== 'number' || Number.isNaN(value))) return undefined;
+    if (o.type === 'string' && typeof value !== 'string') return undefined;
+    if (o.choices && !o.choices.includes(value as string)) return undefined;
+  }
+  const words = parsed._.map(String).slice(1);
+  const required = cmd.positionals.filter((p) => p.required).length;
+  if (words.length < required || words.length > cmd.positionals.length) return undefined;
+  const args: Record<string, unknown> = { ...parsed };
+  delete args._;
+  cmd.positionals.forEach((p, i) => {
+    if (i < words.length) args[p.name] = words[i];
+  });
+  return { cmd, args: args as GlobalArgs & Record<string, unknown> };
+}
+
+/** The full yargs CLI from the same declarations: help, usage and its error messages. */
+async function slowParse(argv: string[]): Promise<void> {
+  const { default: yargs } = await import('yargs');
+  const toYargs = (o: OptionSpec) => ({
+    type: o.choices ? undefined : o.type,
+    choices: o.choices,
+    alias: o.alias,
+    default: o.default,
+    describe: o.describe,
+    hidden: o.hidden,
+  });
+  let parser = yargs(argv)
     .scriptName('tsrun')
-    .usage('$0 [global options] <command> [options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), runc-compatible.')
-    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'directory for container state', global: true })
-    .option('log', { type: 'string', describe: 'log file (default: stderr)', global: true })
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'log format', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'debug logging', global: true })
-    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported)', global: true })
-    .option('rootless', { type: 'string', describe: 'accepted for runc compatibility', global: false, hidden: true })
-    .option('criu', { type: 'string', describe: 'accepted for runc compatibility', hidden: true })
-    .middleware((a) => {
-      configureLog({ file: a.log as string | undefined, format: a['log-format'] as 'text' | 'json', debug: a.debug as boolean });
-      if (a['systemd-cgroup']) {
-        throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
-      }
-    })
-    .command(create as never)
-    .command(start as never)
-    .command(run as never)
-    .command(state as never)
-    .command(kill as never)
-    .command(del as never)
-    .command(list as never)
-    .command(spec as never)
-    .command(features as never)
+    .usage('$0 [global options] <command> [options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), runc-compatible.');
+  for (const [name, o] of Object.entries(globalOptions)) parser = parser.option(name, { ...toYargs(o), global: true });
+  for (const cmd of commands) {
+    const usage = [cmd.name, ...cmd.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`))].join(' ');
+    parser = parser.command(
+      usage,
+      cmd.describe,
+      (y) => {
+        for (const p of cmd.positionals) y.positional(p.name, { type: 'string', describe: p.describe });
+        for (const [name, o] of Object.entries(cmd.options)) y.option(name, toYargs(o));
+        return y;
+      },
+      (a) => runCommand(cmd, a as unknown as GlobalArgs & Record<string, unknown>),
+    );
+  }
+  await parser
     .demandCommand(1, 'a command is required')
     .parserConfiguration({ 'boolean-negation': false })
     .strict()
@@ -75,14 +152,32 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(null)
     .fail((msg, err) => {
       throw err ?? new TsrunError(msg, { kind: 'usage' });
-    });
+    })
+    .parseAsync();
+}
+
+/** --log, --log-format and --debug wherever they are, so even a usage error is logged where asked. */
+function configureLogFrom(argv: string[]): void {
+  const g = parseArgs(argv, {
+    string: ['log', 'log-format'],
+    boolean: ['debug'],
+    configuration: { 'camel-case-expansion': false, 'boolean-negation': false, 'duplicate-arguments-array': false },
+  });
+  const format = g['log-format'] === 'json' ? 'json' : 'text';
+  configureLog({ file: typeof g.log === 'string' ? g.log : undefined, format, debug: g.debug === true });
+}
+
+export async function main(argv: string[]): Promise<void> {
   try {
-    await parser.parseAsync();
+    configureLogFrom(argv);
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+      process.stdout.write(versionText());
+      return;
+    }
+    const fast = fastParse(argv);
+    if (fast) await runCommand(fast.cmd, fast.args);
+    else await slowParse(argv);
   } catch (err) {
     report(err);
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await main(process.argv.slice(2));
 }

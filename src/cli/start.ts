@@ -1,12 +1,12 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from './common.js';
+import { command } from './common.js';
 
-export const start: CommandModule<GlobalArgs, GlobalArgs & { id: string }> = {
-  command: 'start <id>',
+export const start = command<{ id: string }>({
+  name: 'start',
   describe: 'run the user process of a created container',
-  builder: (y) => y.positional('id', { type: 'string', demandOption: true }),
-  handler: async (a) => {
+  positionals: [{ name: 'id', required: true, describe: 'container id' }],
+  options: {},
+  run: async (a) => {
     const { startContainer } = await import('../lifecycle/start.js');
     await startContainer(a.root, a.id);
   },
-};
+});

@@ -1,12 +1,12 @@
-import type { CommandModule } from 'yargs';
-import type { GlobalArgs } from './common.js';
+import { command } from './common.js';
 
-export const state: CommandModule<GlobalArgs, GlobalArgs & { id: string }> = {
-  command: 'state <id>',
+export const state = command<{ id: string }>({
+  name: 'state',
   describe: 'print the state of a container as JSON',
-  builder: (y) => y.positional('id', { type: 'string', demandOption: true }),
-  handler: async (a) => {
+  positionals: [{ name: 'id', required: true, describe: 'container id' }],
+  options: {},
+  run: async (a) => {
     const { queryState } = await import('../lifecycle/query.js');
     process.stdout.write(JSON.stringify(await queryState(a.root, a.id), null, '  ') + '\n');
   },
-};
+});

@@ -10,7 +10,7 @@ export function parseSignal(raw: string | undefined): number {
   const text = (raw ?? 'SIGTERM').trim();
   if (/^\d+$/.test(text)) {
     const n = Number(text);
-    if (n <= 0 || n > 64) throw usageError(`invalid signal: ${raw}`);
+    if (n > 64) throw usageError(`invalid signal: ${raw}`);
     return n;
   }
   const upper = text.toUpperCase();

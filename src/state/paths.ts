@@ -12,7 +12,7 @@ const validId = /^[\w+\-.]+$/;
 export function validateId(id: string | undefined): string {
   if (!id) throw usageError('container id cannot be empty');
   if (!validId.test(id) || id === '.' || id === '..') {
-    throw usageError(`invalid container id format: ${id}`);
+    throw usageError(`invalid container ID format: ${id}`);
   }
   if (id.length > 1024) throw usageError('container id is too long');
   return id;

@@ -56,7 +56,8 @@ test('kill: signals as numbers, names and SIG names', () => {
   assert.equal(parseSignal(undefined), 15);
   assert.equal(parseSignal('SIGRTMIN+2'), 36);
   assert.throws(() => parseSignal('NOPE'), /unknown signal/);
-  assert.throws(() => parseSignal('0'), /invalid signal/);
+  assert.equal(parseSignal('0'), 0);
+  assert.throws(() => parseSignal('65'), /invalid signal/);
 });
 
 test('run: wait statuses become shell exit codes', () => {
