@@ -85,7 +85,7 @@ function setupCrunNamespace() {
 }
 
 function runtimes() {
-	const list = [{ name: 'tsrun', cmd: [process.execPath, path.join(repo, 'bin/tsrun.js')] }];
+	const list = [{ name: 'tsrun', cmd: [process.execPath, path.join(repo, 'bin/tsrun.cjs')] }];
 	const runc = which('runc');
 	if (runc) list.push({ name: 'runc', cmd: [runc] });
 	const crun = which('crun');

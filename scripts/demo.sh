@@ -21,7 +21,7 @@ if [ -z "${TSRUN:-}" ] && { [ ! -d "$repo/node_modules" ] || [ ! -d "$repo/dist"
 	(cd "$repo" && npm ci --no-audit --no-fund </dev/null)
 fi
 
-read -r -a tsrun <<<"${TSRUN:-node $repo/bin/tsrun.js}"
+read -r -a tsrun <<<"${TSRUN:-node $repo/bin/tsrun.cjs}"
 work=$(mktemp -d /tmp/tsrun-demo-XXXXXX)
 root=$work/state
 id=tsrun-demo-$$

@@ -6,12 +6,13 @@
  */
 import { TsrunError } from './errors.js';
 import type { Hook } from './bundle/spec-types.js';
+import { loadExeca } from './lazy.js';
 
 export type HookName = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 
 export async function runHooks(name: HookName, hooks: Hook[] | undefined, stateJson: string): Promise<void> {
   if (!hooks?.length) return;
-  const { execa } = await import('execa');
+  const { execa } = loadExeca();
   for (const [i, hook] of hooks.entries()) {
     const args = hook.args ?? [hook.path];
     const result = await execa(hook.path, args.slice(1), {

@@ -12,6 +12,7 @@
  */
 import parseArgs from 'yargs-parser';
 import { TsrunError } from '../errors.js';
+import { loadYargs } from '../lazy.js';
 import { configureLog, log } from '../log.js';
 import { SPEC_VERSION, TSRUN_VERSION } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
@@ -117,7 +118,7 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
 
 /** The full yargs CLI from the same declarations: help, usage and its error messages. */
 async function slowParse(argv: string[]): Promise<void> {
-  const { default: yargs } = await import('yargs');
+  const yargs = loadYargs();
   const toYargs = (o: OptionSpec) => ({
     type: o.choices ? undefined : o.type,
     choices: o.choices,

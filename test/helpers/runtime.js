@@ -3,7 +3,7 @@
 // paths, and a cleanup (t.after) that force-deletes every container under its root, then removes
 // what a broken runtime may have left (processes, cgroups, mounts) and fails the test if it had to.
 //
-// The runtime under test is `node bin/tsrun.js` unless TSRUN_TEST_RUNTIME (or RUNTIME) names another
+// The runtime under test is `node bin/tsrun.cjs` unless TSRUN_TEST_RUNTIME (or RUNTIME) names another
 // command, e.g. TSRUN_TEST_RUNTIME=runc to check the suite itself against runc.
 import { execa } from 'execa';
 import assert from 'node:assert/strict';
@@ -32,7 +32,7 @@ export const isRoot = process.getuid?.() === 0;
 function resolveRuntime() {
 	const spec = (process.env.TSRUN_TEST_RUNTIME || process.env.RUNTIME || '').trim();
 	if (!spec) {
-		return { file: process.execPath, args: [path.join(REPO, 'bin/tsrun.js')], name: 'tsrun' };
+		return { file: process.execPath, args: [path.join(REPO, 'bin/tsrun.cjs')], name: 'tsrun' };
 	}
 	const parts = spec.split(/\s+/);
 	if (parts.length === 1 && /\.[cm]?js$/.test(parts[0])) {
