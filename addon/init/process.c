@@ -206,10 +206,67 @@ static void mark_cloexec_from(unsigned int first)
   }
 }
 
+/* The home directory of `uid` in the container's /etc/passwd, into `out`; "/" when there is none. */
+static void passwd_home(uid_t uid, char *out, size_t out_size)
+{
+  snprintf(out, out_size, "/");
+  cleanup_close int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return;
+  static char buf[65536];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  for (char *line = buf, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    /* name:password:uid:gid:gecos:home:shell */
+    char *field[7] = { 0 };
+    int count = 0;
+    for (char *f = line; f && count < 7; count++) {
+      field[count] = f;
+      f = strchr(f, ':');
+      if (f)
+        *f++ = '\0';
+    }
+    if (count < 6 || field[2][0] == '\0')
+      continue;
+    char *end;
+    unsigned long id = strtoul(field[2], &end, 10);
+    if (*end == '\0' && id == uid) {
+      if (field[5][0])
+        snprintf(out, out_size, "%s", field[5]);
+      return;
+    }
+  }
+}
+
+/* Images rely on HOME, and runc sets it when the config does not: the user's home directory from
+ * the container's /etc/passwd, else "/". */
+static char **env_with_home(char **env)
+{
+  size_t n = 0;
+  for (; env && env[n]; n++)
+    if (strncmp(env[n], "HOME=", 5) == 0)
+      return env;
+  static char home[PATH_MAX + 6];
+  memcpy(home, "HOME=", 5);
+  passwd_home(getuid(), home + 5, sizeof(home) - 5);
+  char **out = calloc(n + 2, sizeof(char *));
+  if (out == NULL)
+    tsrun_fail("exec", ENOMEM, "environment");
+  for (size_t i = 0; i < n; i++)
+    out[i] = env[i];
+  out[n] = home;
+  return out;
+}
+
 void tsrun_exec(const struct tsrun_plan *plan, const char *path)
 {
-  static char *const no_env[] = { NULL };
+  char **env = env_with_home(plan->env);
   mark_cloexec_from(3 + plan->preserve_fds);
-  execve(path, plan->args, plan->env ? plan->env : no_env);
+  execve(path, plan->args, env);
   tsrun_fail("exec", errno, "exec \"%s\"", path);
 }

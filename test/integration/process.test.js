@@ -188,3 +188,16 @@ test('create: without --preserve-fds only 0, 1, 2 reach the container', opts, as
 	assert.equal(fds.length, 4, `fds inside: ${fds}`);
 	assert.deepEqual(fds.slice(0, 3), [0, 1, 2]);
 });
+
+test('run: without HOME in process.env the process gets its passwd home (runc does this)', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.env = c.config.process.env.filter((e) => !e.startsWith('HOME='));
+	c.config.process.user = { uid: 1000, gid: 1000 };
+	assert.equal(await c.inside('echo "$HOME"'), '/home/user\n');
+});
+
+test('run: HOME from process.env is kept', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.env = [...c.config.process.env.filter((e) => !e.startsWith('HOME=')), 'HOME=/custom'];
+	assert.equal(await c.inside('echo "$HOME"'), '/custom\n');
+});
