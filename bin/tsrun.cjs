@@ -12,8 +12,8 @@ const vm = require('node:vm');
 const dist = path.join(__dirname, '..', 'dist');
 const bundle = path.join(dist, 'tsrun.cjs');
 const cacheFile = `${bundle}.cache`;
-const argv = process.argv.slice(2);
 
+/** The bundle's exports, compiled with the code cache when it fits; undefined without a bundle. */
 function loadBundle() {
   let source;
   try {
@@ -33,10 +33,10 @@ function loadBundle() {
   });
   const mod = { exports: {} };
   script.runInThisContext()(mod.exports, require, mod, bundle, dist);
-  const refreshCache = cachedData === undefined || script.cachedDataRejected === true;
-  return { main: mod.exports.main, afterRun: refreshCache ? () => writeCache(script) : () => {} };
+  return { main: mod.exports.main, script, cacheIsCurrent: cachedData !== undefined && !script.cachedDataRejected };
 }
 
+/** Saves what V8 has compiled so far (atomically; a read-only install just goes without). */
 function writeCache(script) {
   const tmp = `${cacheFile}.${process.pid}`;
   try {
@@ -47,9 +47,16 @@ function writeCache(script) {
   }
 }
 
-const loaded = loadBundle();
-if (loaded) {
-  loaded.main(argv).then(loaded.afterRun);
-} else {
-  import(path.join(dist, 'cli', 'main.js')).then((m) => m.main(argv));
+module.exports = { loadBundle, writeCache };
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const loaded = loadBundle();
+  if (loaded) {
+    loaded.main(argv).then(() => {
+      if (!loaded.cacheIsCurrent) writeCache(loaded.script);
+    });
+  } else {
+    import(path.join(dist, 'cli', 'main.js')).then((m) => m.main(argv));
+  }
 }

@@ -1,9 +1,7 @@
 /**
  * Loads a dependency only when a command needs it (yargs for help and usage errors, execa for
- * hooks, the 160 KB config validator for create). A plain require(), not import(): it keeps them
- * out of dist/tsrun.cjs, and the bundle runs in a vm.Script, where import() has no loader.
- * Node >= 20.19 requires ES modules. Paths are relative to dist/, where both this file and the
- * bundle live.
+ * hooks). A plain require(), not import(): it keeps them out of dist/tsrun.cjs, and the bundle
+ * runs in a vm.Script, where import() has no loader. Node >= 20.19 requires ES modules.
  */
 import { createRequire } from 'node:module';
 
@@ -18,6 +16,3 @@ export function loadExeca(): typeof import('execa') {
   return requireHere('execa') as typeof import('execa');
 }
 
-export function loadConfigValidators(): typeof import('./bundle/config-validator.js') {
-  return requireHere('./bundle/config-validator.js') as typeof import('./bundle/config-validator.js');
-}

@@ -43,6 +43,10 @@ export const log = {
   debug(msg: string): void {
     if (config.debug) emit('debug', msg);
   },
+  /** With --debug, one line per phase: milliseconds since the process started. */
+  phase(name: string): void {
+    if (config.debug) emit('debug', `phase ${name} at ${performance.now().toFixed(1)} ms`);
+  },
   info(msg: string): void {
     emit('info', msg);
   },

@@ -4,8 +4,8 @@
  * schema cannot say: major version 1, no duplicate namespace or rlimit types.
  */
 import { TsrunError, configError } from '../errors.js';
+import { validateConfig as configValidator, validateProcess as processValidator } from './config-validator.js';
 import type { ConfigSchemaError } from './config-validator.js';
-import { loadConfigValidators } from '../lazy.js';
 import type { Process, Spec } from './spec-types.js';
 
 /** The runtime-spec version tsrun implements (for state and features output). */
@@ -31,7 +31,6 @@ export function validateConfig(config: unknown): asserts config is Spec {
   if (typeof version === 'string' && SEMVER.test(version) && !ociVersionSupported(version)) {
     throw configError('/ociVersion', `unsupported version ${quote(version)}: tsrun supports 1.x (up to ${SPEC_VERSION})`);
   }
-  const configValidator = loadConfigValidators().validateConfig;
   if (!configValidator(config)) {
     const { pointer, reason } = describeSchemaErrors(configValidator.errors ?? [], config);
     throw configError(pointer, reason);
@@ -51,7 +50,6 @@ export function validateConfig(config: unknown): asserts config is Spec {
 export function validateProcess(process: unknown, file = 'process.json'): asserts process is Process {
   const fail = (pointer: string, reason: string) =>
     new TsrunError(`${file} ${pointer || '/'}: ${reason}`, { kind: 'config', pointer });
-  const processValidator = loadConfigValidators().validateProcess;
   if (!processValidator(process)) {
     const { pointer, reason } = describeSchemaErrors(processValidator.errors ?? [], process);
     throw fail(pointer, reason);

@@ -171,6 +171,7 @@ function configureLogFrom(argv: string[]): void {
 export async function main(argv: string[]): Promise<void> {
   try {
     configureLogFrom(argv);
+    log.phase('main');
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
       process.stdout.write(versionText());
       return;

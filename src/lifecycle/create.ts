@@ -52,7 +52,9 @@ export interface CreatedContainer {
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
+  log.phase('create: start');
   const { bundle, spec } = loadBundle(opts.bundle);
+  log.phase('create: config loaded and validated');
   // In the foreground tsrun is its own console socket, as runc is: nobody else could take the pty.
   const ownConsole = opts.foreground === true && spec.process?.terminal === true && !opts.consoleSocket;
   const consoleDir = ownConsole ? mkdtempSync(join(tmpdir(), 'tsrun-console-')) : undefined;
@@ -68,6 +70,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     sourceKind,
   });
   for (const warning of plan.warnings) log.warn(warning);
+  log.phase('create: planned');
 
   const undo = new Undo();
   let ptyMaster: Promise<number> | undefined;
@@ -103,6 +106,7 @@ async function createLocked(
   cgroup.create();
   undo.push('cgroup', () => cgroup.destroy());
   cgroup.apply(cgroupResources(spec));
+  log.phase('create: cgroup ready');
   expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
   const { helper, channel } = startHelper(plan.preserveFds);
@@ -111,6 +115,7 @@ async function createLocked(
     if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGKILL');
   });
 
+  log.phase('create: helper spawned');
   const hello = new FieldReader(await channel.expect(Msg.Hello, 'start init', HANDSHAKE_TIMEOUT_MS));
   const version = hello.u32();
   if (version !== PROTOCOL_VERSION) {
@@ -118,6 +123,7 @@ async function createLocked(
   }
   channel.send(Msg.Plan, encodePlan(plan, { stateDir: paths.dir, stage0Wait: opts.foreground === true }));
   const pid = new FieldReader(await channel.expect(Msg.Pid, 'clone container init', HANDSHAKE_TIMEOUT_MS)).u32();
+  log.phase('create: init cloned');
   const startTime = readProcStat(pid)?.startTime;
   if (!startTime) throw new TsrunError(`container init ${pid} exited during create`, { kind: 'kernel' });
   undo.push('container init', async () => {
@@ -153,6 +159,7 @@ async function createLocked(
     hooks: spec.hooks,
     started: false,
   };
+  log.phase('create: init in its cgroup');
   const creating = JSON.stringify(hookState(record, 'creating'));
   await runHooks('prestart', spec.hooks?.prestart, creating);
   await runHooks('createRuntime', spec.hooks?.createRuntime, creating);
@@ -163,6 +170,7 @@ async function createLocked(
   channel.send(Msg.Continue, cont.bytes());
   await channel.expect(Msg.Ready, 'set up container', hookBudgetMs(spec) + HANDSHAKE_TIMEOUT_MS);
 
+  log.phase('create: init ready');
   writeRecord(opts.root, record);
   if (opts.pidFile) writePidFile(opts.pidFile, pid);
   undo.commit();

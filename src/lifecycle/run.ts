@@ -3,6 +3,7 @@
  * init's parent, tsrun forwards the signals it receives to the init and, once the init exits,
  * deletes the container and returns its exit status (128+signal when killed), like runc.
  */
+import { log } from '../log.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { deleteContainer } from './delete.js';
 import { startContainer } from './start.js';
@@ -11,6 +12,7 @@ const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 
 export async function runContainer(opts: CreateOptions & { detach: boolean }): Promise<number> {
   const created = await createContainer({ ...opts, foreground: !opts.detach });
+  log.phase('run: created');
   try {
     await startContainer(opts.root, opts.id);
   } catch (err) {
@@ -37,7 +39,9 @@ export async function runContainer(opts: CreateOptions & { detach: boolean }): P
     created.close();
     await detachTerminal?.();
   }
+  log.phase('run: container exited');
   await deleteContainer(opts.root, opts.id, true);
+  log.phase('run: deleted');
   return exitCodeOf(status);
 }
 
