@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { baseConfig } from '../test/helpers/runtime.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -137,37 +138,14 @@ const shuffle = (xs) => {
 function makeBundle() {
 	const rootfs = path.join(work, 'rootfs');
 	execFileSync('bash', [path.join(repo, 'scripts/make-rootfs.sh'), rootfs], { stdio: ['ignore', 'ignore', 'inherit'] });
-	const config = (argv) => ({
-		ociVersion: '1.0.2-dev',
-		process: {
-			terminal: false,
-			user: { uid: 0, gid: 0 },
-			args: argv,
-			env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
-			cwd: '/',
-			capabilities: Object.fromEntries(
-				['bounding', 'effective', 'permitted', 'ambient'].map((k) => [k, ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']]),
-			),
-			rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-			noNewPrivileges: true,
-		},
-		root: { path: rootfs, readonly: true },
-		hostname: 'bench',
-		mounts: [
-			{ destination: '/proc', type: 'proc', source: 'proc' },
-			{ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-			{ destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-			{ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-			{ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-			{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-		],
-		linux: {
-			resources: { devices: [{ allow: false, access: 'rwm' }] },
-			namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-			maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware'],
-			readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
-		},
-	});
+	// The integration tests' runc-like baseline, without the cgroup mount and cgroup namespace (the
+	// same work for every runtime on this host).
+	const config = (argv) => {
+		const c = baseConfig({ args: argv, hostname: 'bench' });
+		c.root.path = rootfs;
+		c.mounts = c.mounts.filter((m) => m.type !== 'cgroup');
+		return c;
+	};
 	const bundles = {};
 	for (const [name, argv] of [['true', ['/bin/true']], ['sleep', ['sleep', '1000000']]]) {
 		const dir = path.join(work, `bundle-${name}`);
