@@ -17,6 +17,7 @@
       "type": "executable",
       "sources": [
         "addon/init/main.c",
+        "addon/init/selfexec.c",
         "addon/init/sync.c",
         "addon/init/plan.c",
         "addon/init/namespaces.c",

@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "inroot.h"
 #include "protocol.h"
+#include "selfexec.h"
 #include "steps.h"
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -187,6 +188,15 @@ int main(int argc, char **argv)
 {
   struct tsrun_plan plan;
   tsrun_error_t err;
+
+  /* First of all: every later step, the init's wait for `tsrun start` included, must run from
+   * the sealed copy (CVE-2019-5736), and the sync fd must still be inherited across the exec. */
+  if (tsrun_exec_sealed_self(argv, &err) < 0) {
+    char line[1024];
+    tsrun_format_errno(line, sizeof(line), err.msg, err.errnum);
+    fprintf(stderr, "tsrun-init: protect the helper binary: %s\n", line);
+    return 1;
+  }
 
   memset(&plan, 0, sizeof(plan));
   tsrun_sync_set_fd(parse_sync_fd(argc, argv));
