@@ -3,6 +3,7 @@
  * init's parent, tsrun forwards the signals it receives to the init and, once the init exits,
  * deletes the container and returns its exit status (128+signal when killed), like runc.
  */
+import { ReadStream } from 'node:tty';
 import { log } from '../log.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { deleteContainer } from './delete.js';
@@ -57,9 +58,8 @@ export function exitCodeOf(status: number): number {
  * following ours. Returns the undo.
  */
 async function attachTerminal(masterFd: number): Promise<() => Promise<void>> {
-  const tty = await import('node:tty');
   const { native } = await import('../native.js');
-  const master = new tty.ReadStream(masterFd);
+  const master = new ReadStream(masterFd);
   // EIO (or EOF) once every holder of the container's side is gone and the output is read
   const drained = new Promise<void>((resolve) => {
     master.on('error', () => resolve());
