@@ -296,6 +296,12 @@ void tsrun_pivot_root(const struct tsrun_plan *plan)
   }
   if (chdir("/") < 0)
     tsrun_fail("pivot_root", errno, "chdir \"/\"");
+  /* rootfsPropagation is the propagation of the container's "/" itself: pivot_root needed it
+   * unshared, so "shared" is set only now. Not recursive: mounts that asked for their own
+   * propagation keep it. */
+  unsigned long prop = plan->rootfs_propagation ? plan->rootfs_propagation : MS_SLAVE | MS_REC;
+  if (mount(NULL, "/", NULL, prop & ~(unsigned long)MS_REC, NULL) < 0)
+    tsrun_fail("pivot_root", errno, "set propagation of the container's \"/\" (0x%lx)", prop);
   set_root("pivot_root", "/");
 }
 

@@ -24,12 +24,14 @@ export function parseSignal(raw: string | undefined): number {
 
 export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
   const record = readRecord(root, id);
-  const status = await containerStatus(root, record);
-  if (status === 'stopped') throw stateError('container not running');
+  // --all reaches what is left in the cgroup even after the init exited (as runc): without a pid
+  // namespace its children outlive it.
   if (all) {
     signalAll(record, signal);
     return;
   }
+  const status = await containerStatus(root, record);
+  if (status === 'stopped') throw stateError('container not running');
   try {
     process.kill(record.pid, signal);
   } catch (err) {

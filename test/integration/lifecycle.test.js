@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { isAlive, needsRoot, procCmdline, setup, waitFor } from '../helpers/runtime.js';
+import { cgroupDirs, cgroupProcs, isAlive, needsRoot, procCmdline, setup, waitFor } from '../helpers/runtime.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 
@@ -267,4 +267,22 @@ test('list: an empty or missing --root lists nothing and exits 0', opts, async (
 	assert.equal(r.stdout.trim(), '');
 	const r2 = await c.run(['list', '--format', 'json'], { root: c.path('no-such-root') });
 	assert.ok(['null', '[]'].includes(r2.stdout.trim()), `got ${r2.stdout}`);
+});
+
+test('kill: --all signals every process in the container\'s cgroup, even once the init is gone', opts, async (t) => {
+	// Without a pid namespace the init's death does not take its children along: only --all does.
+	const c = await setup(t, { args: ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'] });
+	c.config.linux.namespaces = c.config.linux.namespaces.filter((ns) => ns.type !== 'pid');
+	const { pid } = await c.create();
+	await c.start();
+	const [pidsDir] = cgroupDirs(c.cgroupsPath).filter((d) => d.includes('/pids/'));
+	assert.ok(pidsDir, 'the pids cgroup of the container');
+	const alive = () => cgroupProcs(pidsDir).filter((p) => isAlive(p));
+	await waitFor(() => alive().length === 3, 10_000, 'init and two sleeps in the cgroup');
+	await c.kill(c.id, 'KILL');
+	await waitFor(() => !isAlive(pid), 10_000, 'the init gone');
+	assert.equal(alive().length, 2, 'the sleeps outlive the init');
+	await c.run(['kill', '--all', c.id, 'KILL']);
+	await waitFor(() => alive().length === 0, 10_000, 'every process gone');
+	await c.delete();
 });

@@ -201,3 +201,9 @@ test('run: HOME from process.env is kept', opts, async (t) => {
 	c.config.process.env = [...c.config.process.env.filter((e) => !e.startsWith('HOME=')), 'HOME=/custom'];
 	assert.equal(await c.inside('echo "$HOME"'), '/custom\n');
 });
+
+test('run: linux.personality LINUX32 makes uname report a 32-bit machine', { ...opts, skip: opts.skip || (process.arch !== 'x64' && 'needs x86_64') }, async (t) => {
+	const c = await setup(t);
+	c.config.linux.personality = { domain: 'LINUX32' };
+	assert.equal(await c.inside('uname -m'), 'i686\n');
+});

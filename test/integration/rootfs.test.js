@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { mountsUnder, needsRoot, parseMountinfo, setup } from '../helpers/runtime.js';
+import { execa } from 'execa';
+import { isRunc, mountsUnder, needsRoot, parseMountinfo, setup } from '../helpers/runtime.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 
@@ -227,4 +228,26 @@ test('run: mounts may set propagation (shared) on a bind', opts, async (t) => {
 	const out = await c.inside('cat /proc/self/mountinfo');
 	const m = topMount(out, '/shared');
 	assert.ok(m.optional.some((o) => o.startsWith('shared:')), m.line);
+});
+
+test('run: linux.rootfsPropagation sets the propagation of the container\'s /', opts, async (t) => {
+	const optional = async (propagation) => {
+		const c = await setup(t);
+		// The rootfs on a shared mount of its own, so that "slave" has a master whatever the host's / is.
+		// With "shared", the container's own mounts propagate back onto it: all go before the
+		// fixture's leak check.
+		await execa('mount', ['--bind', c.bundle, c.bundle]);
+		try {
+			await execa('mount', ['--make-shared', c.bundle]);
+			if (propagation) c.config.linux.rootfsPropagation = propagation;
+			const out = await c.inside('cat /proc/self/mountinfo');
+			return topMount(out, '/').optional.join(' ');
+		} finally {
+			await execa('umount', ['-R', '-l', c.bundle]);
+		}
+	};
+	assert.match(await optional(undefined), /^master:\d+$/, 'default (rslave): a slave of the host');
+	assert.equal(await optional('private'), '');
+	// runc 1.1 leaves "/" as pivot_root needed it (not shared); the spec asks for shared
+	if (!isRunc) assert.match(await optional('shared'), /shared:\d+/);
 });
