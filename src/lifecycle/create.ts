@@ -105,6 +105,24 @@ async function createLocked(
   const cgroup = openCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id: opts.id });
   cgroup.create();
   undo.push('cgroup', () => cgroup.destroy());
+  // Recorded from here on, so that if this process dies (kill -9) delete --force still finds the
+  // cgroup, and the init once it exists.
+  const record: ContainerRecord = {
+    ociVersion: spec.ociVersion,
+    id: opts.id,
+    pid: 0,
+    pidStartTime: '',
+    bundle: plan.bundle,
+    rootfs: plan.rootfs,
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: spec.annotations,
+    cgroup: { version: cgroup.version, paths: cgroup.paths, created: [...cgroup.created] },
+    hooks: spec.hooks,
+    started: false,
+    creating: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' },
+  };
+  writeRecord(opts.root, record);
   cgroup.apply(cgroupResources(spec));
   log.phase('create: cgroup ready');
   expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
@@ -126,6 +144,9 @@ async function createLocked(
   log.phase('create: init cloned');
   const startTime = readProcStat(pid)?.startTime;
   if (!startTime) throw new TsrunError(`container init ${pid} exited during create`, { kind: 'kernel' });
+  record.pid = pid;
+  record.pidStartTime = startTime;
+  writeRecord(opts.root, record);
   undo.push('container init', async () => {
     try {
       process.kill(pid, 'SIGKILL');
@@ -145,20 +166,6 @@ async function createLocked(
     writeIdMap(pid, 'gid_map', plan.gidMappings);
   }
 
-  const record: ContainerRecord = {
-    ociVersion: spec.ociVersion,
-    id: opts.id,
-    pid,
-    pidStartTime: startTime,
-    bundle: plan.bundle,
-    rootfs: plan.rootfs,
-    created: new Date().toISOString(),
-    owner: '',
-    annotations: spec.annotations,
-    cgroup: { version: cgroup.version, paths: cgroup.paths, created: [...cgroup.created] },
-    hooks: spec.hooks,
-    started: false,
-  };
   log.phase('create: init in its cgroup');
   const creating = JSON.stringify(hookState(record, 'creating'));
   await runHooks('prestart', spec.hooks?.prestart, creating);
@@ -171,6 +178,7 @@ async function createLocked(
   await channel.expect(Msg.Ready, 'set up container', hookBudgetMs(spec) + HANDSHAKE_TIMEOUT_MS);
 
   log.phase('create: init ready');
+  delete record.creating;
   writeRecord(opts.root, record);
   if (opts.pidFile) writePidFile(opts.pidFile, pid);
   undo.commit();

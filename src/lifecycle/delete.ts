@@ -7,7 +7,7 @@ import { recordedCgroup } from './cgroup.js';
 import { TsrunError, stateError, wrap } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
-import { waitForExit } from '../state/proc.js';
+import { isSameLiveProcess, waitForExit } from '../state/proc.js';
 import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
 import { statePaths } from '../state/paths.js';
 import { signalAll } from './kill.js';
@@ -32,10 +32,10 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   try {
     const record = readRecord(root, id);
     const status = await containerStatus(root, record);
-    if ((status === 'running' || status === 'paused') && !force) {
+    if ((status === 'running' || status === 'paused' || status === 'creating') && !force) {
       throw stateError(`cannot delete container ${id} that is not stopped: ${status}`);
     }
-    await destroyContainer(record, status !== 'stopped');
+    await destroyContainer(record);
     try {
       await runHooks('poststop', record.hooks?.poststop, JSON.stringify(hookState(record, 'stopped')));
     } catch (err) {
@@ -47,9 +47,10 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   }
 }
 
-async function destroyContainer(record: ContainerRecord, initAlive: boolean): Promise<void> {
+async function destroyContainer(record: ContainerRecord): Promise<void> {
   const cgroup = recordedCgroup(record);
-  if (initAlive) {
+  // Alive also when a create that died half-way left it (its record says "stopped").
+  if (isSameLiveProcess(record.pid, record.pidStartTime)) {
     try {
       process.kill(record.pid, SIGKILL);
     } catch (err) {

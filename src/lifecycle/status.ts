@@ -27,6 +27,10 @@ export interface StateReport extends OciState {
 }
 
 export async function containerStatus(root: string, record: ContainerRecord): Promise<Status> {
+  if (record.creating) {
+    const { pid, startTime } = record.creating;
+    return isSameLiveProcess(pid, startTime) ? 'creating' : 'stopped';
+  }
   if (!isSameLiveProcess(record.pid, record.pidStartTime)) return 'stopped';
   if (!record.started && existsSync(statePaths(root, record.id).fifo)) return 'created';
   if (await isFrozen(record)) return 'paused';

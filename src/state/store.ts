@@ -28,6 +28,12 @@ export interface ContainerRecord {
   hooks?: Hooks;
   /** set by start once the fifo has been read */
   started: boolean;
+  /**
+   * The tsrun create process, from the moment it has made the cgroup until the init is ready. A
+   * record still holding it once that process is gone means create died half-way (delete cleans
+   * up); while it lives, the container is "creating".
+   */
+  creating?: { pid: number; startTime: string };
 }
 
 export function containerNotExist(id: string): TsrunError {
