@@ -489,6 +489,23 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   if (!terminal && opts.consoleSocket) {
     throw usageError('cannot use console socket if tsrun will not detach or allocate tty');
   }
+  // The spec: a property the runtime cannot apply is an error, not a silent no-op.
+  const unsupported: [unknown, string, string][] = [
+    [proc.scheduler, '/process/scheduler', 'scheduling policies are not supported yet'],
+    [proc.ioPriority, '/process/ioPriority', 'I/O priorities are not supported yet'],
+    [proc.execCPUAffinity, '/process/execCPUAffinity', 'exec CPU affinity is not supported yet'],
+    [linux.intelRdt, '/linux/intelRdt', 'Intel RDT is not supported'],
+    [linux.memoryPolicy, '/linux/memoryPolicy', 'memory policies are not supported yet'],
+    [linux.netDevices && Object.keys(linux.netDevices).length ? linux.netDevices : undefined, '/linux/netDevices', 'moving network devices is not supported yet'],
+  ];
+  for (const [value, pointer, reason] of unsupported) if (value !== undefined) throw configError(pointer, reason);
+  (spec.mounts ?? []).forEach((m, i) => {
+    if (m.uidMappings?.length || m.gidMappings?.length) {
+      throw configError(`/mounts/${i}/uidMappings`, 'idmapped mounts are not supported yet');
+    }
+  });
+  // Clients send these on every container (dockerd a seccomp profile and "docker-default"): as
+  // runc does on a host without AppArmor or SELinux, they are skipped with a warning.
   if (linux.seccomp) warnings.push('linux.seccomp is not applied yet: the container runs without a seccomp filter');
   if (proc.apparmorProfile) warnings.push('process.apparmorProfile is not applied: AppArmor is not supported');
   if (proc.selinuxLabel) warnings.push('process.selinuxLabel is not applied: SELinux is not supported');

@@ -196,3 +196,24 @@ test('encodePlan: records carry the plan in protocol order and layout', () => {
   assert.equal(new FieldReader(records.find((r) => r.tag === Tag.OomScoreAdj).value).i32(), -17);
   assert.equal(new FieldReader(records.find((r) => r.tag === Tag.StateDir).value).str(), '/run/tsrun/c1');
 });
+
+test('plan: properties tsrun cannot apply are errors naming them, not silent no-ops', () => {
+  const cases = [
+    [(s) => (s.process.scheduler = { policy: 'SCHED_BATCH' }), '/process/scheduler'],
+    [(s) => (s.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 }), '/process/ioPriority'],
+    [(s) => (s.process.execCPUAffinity = { initial: '0' }), '/process/execCPUAffinity'],
+    [(s) => (s.linux.intelRdt = { closID: 'x' }), '/linux/intelRdt'],
+    [(s) => (s.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), '/linux/memoryPolicy'],
+    [(s) => (s.linux.netDevices = { eth1: {} }), '/linux/netDevices'],
+    [(s) => s.mounts.push({ destination: '/x', type: 'bind', source: '/x', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }), `/mounts/7/uidMappings`],
+  ];
+  for (const [edit, pointer] of cases) {
+    const s = baseSpec();
+    edit(s);
+    assert.equal(pointerOf(() => buildPlan(s, opts)), pointer);
+  }
+  const s = baseSpec();
+  s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
+  s.process.apparmorProfile = 'docker-default';
+  assert.equal(buildPlan(s, opts).warnings.length, 2, 'what every dockerd container carries is a warning');
+});
