@@ -25,7 +25,8 @@
         "addon/init/inroot.c",
         "addon/init/process.c",
         "addon/init/hooks.c",
-        "addon/init/terminal.c"
+        "addon/init/terminal.c",
+        "addon/init/sched.c"
       ],
       "cflags": ["-std=gnu11"],
       "ldflags": ["-static"]

@@ -30,6 +30,7 @@ export function renderProtocolHeader() {
   group('TSRUN_ROOTFS_', p.RootfsFlag);
   group('TSRUN_MOUNT_', p.MountKind);
   group('TSRUN_HOOK_', p.HookKind);
+  group('TSRUN_AFFINITY_', p.CpuAffinityWhen);
   lines.push('#endif');
   return lines.join('\n') + '\n';
 }

@@ -162,6 +162,8 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_mounts_done();
   tsrun_set_rlimits(plan);
   tsrun_set_personality(plan);
+  tsrun_set_io_priority(plan);
+  tsrun_set_scheduler(plan);
   tsrun_set_user(plan);
   if (tsrun_find_executable(plan->args[0], plan->env, exe, sizeof(exe), &err) < 0)
     tsrun_fail_error("exec", &err);
@@ -181,6 +183,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   fifo_path = -1;
 
   tsrun_run_hooks(plan, TSRUN_HOOK_START_CONTAINER);
+  tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
   tsrun_exec(plan, exe);
 }
 
@@ -214,6 +217,7 @@ int main(int argc, char **argv)
    * root, unmapped there). Lowering it needs the host privileges stage 0 still has. */
   tsrun_set_oom_score_adj(&plan);
   open_state_fds(&plan);
+  tsrun_set_cpu_affinity(&plan, TSRUN_AFFINITY_INITIAL);
   tsrun_join_namespaces(&plan);
   tsrun_enter_time_namespace(&plan);
   pid_t pid = tsrun_clone_init(&plan);

@@ -35,6 +35,8 @@ static const char *const tag_names[] = {
   [TSRUN_TAG_PERSONALITY] = "Personality", [TSRUN_TAG_STAGE0_WAIT] = "Stage0Wait",
   [TSRUN_TAG_LOOPBACK_UP] = "LoopbackUp", [TSRUN_TAG_HOOK_STATE] = "HookState",
   [TSRUN_TAG_CONSOLE_SOCKET] = "ConsoleSocket", [TSRUN_TAG_SESSION_KEYRING] = "SessionKeyring",
+  [TSRUN_TAG_IO_PRIORITY] = "IoPriority", [TSRUN_TAG_SCHEDULER] = "Scheduler",
+  [TSRUN_TAG_CPU_AFFINITY] = "CpuAffinity",
 };
 
 const char *tsrun_tag_name(uint32_t tag)
@@ -276,6 +278,29 @@ static int decode_one(struct tsrun_plan *plan, uint32_t tag, struct reader *r)
     return rd_str(r, &plan->console_socket);
   case TSRUN_TAG_SESSION_KEYRING:
     return rd_str(r, &plan->session_keyring);
+  case TSRUN_TAG_IO_PRIORITY:
+    plan->has_io_priority = true;
+    return rd_u32(r, &plan->io_class) < 0 ? -1 : rd_u32(r, &plan->io_priority);
+  case TSRUN_TAG_SCHEDULER: {
+    struct tsrun_scheduler *s = &plan->scheduler;
+    plan->has_scheduler = true;
+    if (rd_u32(r, &s->policy) < 0 || rd_i32(r, &s->nice) < 0 || rd_u32(r, &s->priority) < 0 ||
+        rd_u64(r, &s->flags) < 0 || rd_u64(r, &s->runtime) < 0 || rd_u64(r, &s->deadline) < 0)
+      return -1;
+    return rd_u64(r, &s->period);
+  }
+  case TSRUN_TAG_CPU_AFFINITY: {
+    uint32_t when;
+    const char *list;
+    if (rd_u32(r, &when) < 0 || rd_str(r, &list) < 0)
+      return -1;
+    if (when != TSRUN_AFFINITY_INITIAL && when != TSRUN_AFFINITY_FINAL)
+      return FAIL(err, EPROTO, "plan record CpuAffinity: unknown kind %u", when);
+    if (plan->cpu_affinity[when])
+      return FAIL(err, EPROTO, "plan record CpuAffinity: kind %u given twice", when);
+    plan->cpu_affinity[when] = list;
+    return 0;
+  }
   }
 #undef PUSH
   return FAIL(err, EPROTO, "plan: unknown record tag %u", tag);
@@ -288,6 +313,7 @@ static bool is_repeatable(uint32_t tag)
   case TSRUN_TAG_NS_PATH: case TSRUN_TAG_TIME_OFFSET: case TSRUN_TAG_MOUNT: case TSRUN_TAG_DEVICE:
   case TSRUN_TAG_SYMLINK: case TSRUN_TAG_MASKED_PATH: case TSRUN_TAG_READONLY_PATH:
   case TSRUN_TAG_SYSCTL: case TSRUN_TAG_RLIMIT: case TSRUN_TAG_HOOK: case TSRUN_TAG_HOOK_STATE:
+  case TSRUN_TAG_CPU_AFFINITY: /* once per kind, checked when decoded */
     return true;
   }
   return false;

@@ -68,6 +68,15 @@ struct tsrun_plan {
   bool stage0_wait, loopback_up;
   const char *console_socket;
   const char *session_keyring; /* NULL with --no-new-keyring */
+  bool has_io_priority;
+  uint32_t io_class, io_priority;
+  bool has_scheduler;
+  struct tsrun_scheduler {
+    uint32_t policy, priority;
+    int32_t nice;
+    uint64_t flags, runtime, deadline, period;
+  } scheduler;
+  const char *cpu_affinity[3]; /* by TSRUN_AFFINITY_INITIAL / _FINAL; NULL when not given */
   /* From CONTINUE: the state JSON per HookKind (index 1 and 2). */
   const char *hook_state[3];
   /* Which singleton tags were seen, to reject duplicates. */

@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import { configError, usageError } from '../errors.js';
-import { CloneFlag, HookKind, MountKind, RootfsFlag, Tag } from '../protocol/protocol.js';
+import { CloneFlag, CpuAffinityWhen, HookKind, MountKind, RootfsFlag, Tag } from '../protocol/protocol.js';
 import { RecordWriter } from '../protocol/codec.js';
 import type { Hook, IdMapping, LinuxDevice, LinuxDeviceCgroup, LinuxResources, Mount, Spec } from './spec-types.js';
 
@@ -125,6 +125,16 @@ export const capabilityNumbers: Record<string, number> = Object.fromEntries(
   ].map((name, i) => [`CAP_${name}`, i]),
 );
 
+const schedulerPolicies: Record<string, number> = {
+  SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6,
+};
+const schedulerFlags: Record<string, number> = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01, SCHED_FLAG_RECLAIM: 0x02, SCHED_FLAG_DL_OVERRUN: 0x04, SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10, SCHED_FLAG_UTIL_CLAMP_MIN: 0x20, SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+};
+const ioPriorityClasses: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
+const cpuList = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
@@ -165,6 +175,16 @@ export interface CapabilitySets {
   permitted: bigint;
   inheritable: bigint;
   ambient: bigint;
+}
+
+export interface PlanScheduler {
+  policy: number;
+  nice: number;
+  priority: number;
+  flags: number;
+  runtime: bigint;
+  deadline: bigint;
+  period: bigint;
 }
 
 export interface ContainerPlan {
@@ -213,6 +233,9 @@ export interface ContainerPlan {
   preserveFds: number;
   /** name of the new session keyring the init joins; undefined with --no-new-keyring */
   sessionKeyring?: string;
+  scheduler?: PlanScheduler;
+  ioPriority?: { class: number; priority: number };
+  cpuAffinity: { initial?: string; final?: string };
   warnings: string[];
 }
 
@@ -491,9 +514,6 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   }
   // The spec: a property the runtime cannot apply is an error, not a silent no-op.
   const unsupported: [unknown, string, string][] = [
-    [proc.scheduler, '/process/scheduler', 'scheduling policies are not supported yet'],
-    [proc.ioPriority, '/process/ioPriority', 'I/O priorities are not supported yet'],
-    [proc.execCPUAffinity, '/process/execCPUAffinity', 'exec CPU affinity is not supported yet'],
     [linux.intelRdt, '/linux/intelRdt', 'Intel RDT is not supported'],
     [linux.memoryPolicy, '/linux/memoryPolicy', 'memory policies are not supported yet'],
     [linux.netDevices && Object.keys(linux.netDevices).length ? linux.netDevices : undefined, '/linux/netDevices', 'moving network devices is not supported yet'],
@@ -509,6 +529,32 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   if (linux.seccomp) warnings.push('linux.seccomp is not applied yet: the container runs without a seccomp filter');
   if (proc.apparmorProfile) warnings.push('process.apparmorProfile is not applied: AppArmor is not supported');
   if (proc.selinuxLabel) warnings.push('process.selinuxLabel is not applied: SELinux is not supported');
+
+  let scheduler: PlanScheduler | undefined;
+  if (proc.scheduler) {
+    const s = proc.scheduler;
+    const realtime = s.policy === 'SCHED_FIFO' || s.policy === 'SCHED_RR';
+    if (!realtime && s.priority) throw configError('/process/scheduler/priority', `only SCHED_FIFO and SCHED_RR take a priority`);
+    scheduler = {
+      policy: schedulerPolicies[s.policy],
+      nice: s.nice ?? 0,
+      priority: s.priority ?? 0,
+      flags: (s.flags ?? []).reduce((bits, f) => bits | schedulerFlags[f], 0),
+      runtime: BigInt(s.runtime ?? 0),
+      deadline: BigInt(s.deadline ?? 0),
+      period: BigInt(s.period ?? 0),
+    };
+  }
+  const ioPriority = proc.ioPriority
+    ? { class: ioPriorityClasses[proc.ioPriority.class], priority: proc.ioPriority.priority }
+    : undefined;
+  const cpuAffinity = { initial: proc.execCPUAffinity?.initial, final: proc.execCPUAffinity?.final };
+  for (const when of ['initial', 'final'] as const) {
+    const list = cpuAffinity[when];
+    if (list !== undefined && !cpuList.test(list)) {
+      throw configError(`/process/execCPUAffinity/${when}`, `must be a CPU list such as "0-3,7", got ${JSON.stringify(list)}`);
+    }
+  }
 
   let personality: number | undefined;
   if (linux.personality) {
@@ -557,6 +603,9 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     startContainerHooks: (hooks.startContainer ?? []).map(hookPlan),
     preserveFds: opts.preserveFds ?? 0,
     sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
+    scheduler,
+    ioPriority,
+    cpuAffinity,
     warnings,
   };
 }
@@ -619,5 +668,11 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   if (plan.loopbackUp) w.add(Tag.LoopbackUp);
   if (plan.consoleSocket) w.add(Tag.ConsoleSocket, (f) => f.str(plan.consoleSocket!));
   if (plan.sessionKeyring) w.add(Tag.SessionKeyring, (f) => f.str(plan.sessionKeyring!));
+  const io = plan.ioPriority;
+  if (io) w.add(Tag.IoPriority, (f) => f.u32(io.class).u32(io.priority));
+  const s = plan.scheduler;
+  if (s) w.add(Tag.Scheduler, (f) => f.u32(s.policy).i32(s.nice).u32(s.priority).u64(s.flags).u64(s.runtime).u64(s.deadline).u64(s.period));
+  if (plan.cpuAffinity.initial) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Initial).str(plan.cpuAffinity.initial!));
+  if (plan.cpuAffinity.final) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Final).str(plan.cpuAffinity.final!));
   return w.bytes();
 }

@@ -20,7 +20,8 @@
  *   0 → N  Hello{version}
  *   N → 0  Plan{records}
  *          0: setns() each NsPath in order (user first); oom_score_adj (inherited: once the
- *             init is non-dumpable in a user namespace it may not write its own);
+ *             init is non-dumpable in a user namespace it may not write its own); the initial
+ *             execCPUAffinity (inherited);
  *             unshare(CLONE_NEWTIME) and write TimeOffset lines;
  *             clone(namespaces minus NEWTIME/NEWCGROUP) → 1
  *   0 → N  Pid{host pid of 1}        (0 then exits, unless the plan has Stage0Wait)
@@ -33,11 +34,13 @@
  *             mounts in order; devices; symlinks; cwd created (before a read-only root);
  *             createContainer hooks; exec.fifo opened O_PATH; pivot_root; sysctl (before
  *             /proc/sys turns read-only); masked/readonly paths; root readonly; terminal;
- *             rlimits; personality; user, capabilities, no_new_privs; resolve the executable
+ *             rlimits; personality; I/O priority and scheduler (while still privileged);
+ *             user, capabilities, no_new_privs; resolve the executable
  *   1 → N  Ready                     (N records state "created" and exits)
  *          1: reopen exec.fifo O_WRONLY via /proc/self/fd (the state dir may not be searchable
  *             by the container user; without /proc, openat on the state dir fd): blocks until
- *             `tsrun start` reads it; startContainer hooks; execve(process.args). A failure after Ready is written to
+ *             `tsrun start` reads it; startContainer hooks; the final execCPUAffinity;
+ *             execve(process.args). A failure after Ready is written to
  *             the fifo as "E<message>" (start reports it); success writes nothing: the
  *             fifo closes on exec (O_CLOEXEC) and start reads EOF.
  *   0 → N  Exit{wait status}         (only with Stage0Wait: stage 0 is init's parent and reaps it)
@@ -98,6 +101,9 @@ export const Tag = {
   HookState: 28, // u32 HookKind, str state JSON given on the hook's stdin
   ConsoleSocket: 29, // str path of the AF_UNIX socket that receives the pty master (terminal: true)
   SessionKeyring: 30, // str name: the init joins a new session keyring (absent with --no-new-keyring)
+  IoPriority: 31, // u32 class (IOPRIO_CLASS_*: 1 RT, 2 BE, 3 IDLE), u32 priority
+  Scheduler: 32, // u32 policy (SCHED_*), i32 nice, u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period
+  CpuAffinity: 33, // u32 CpuAffinityWhen, str CPU list ("0-3,7"): sched_setaffinity
 } as const;
 export type TagType = (typeof Tag)[keyof typeof Tag];
 
@@ -113,6 +119,9 @@ export const MountKind = {
 } as const;
 
 export const HookKind = { CreateContainer: 1, StartContainer: 2 } as const;
+
+/** execCPUAffinity: Initial is set by stage 0 before clone; Final by the init right before exec. */
+export const CpuAffinityWhen = { Initial: 1, Final: 2 } as const;
 
 /** Linux clone flags used by Namespaces / NsPath. */
 export const CloneFlag = {

@@ -1,10 +1,13 @@
 // process.* and linux.sysctl: what the container's process sees in /proc/self.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import { test } from 'node:test';
-import { capMask, needsRoot, parseStatus, setup } from '../helpers/runtime.js';
+import { capMask, needsRoot, notOnRunc, parseStatus, setup } from '../helpers/runtime.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
+/** For process fields runc added in 1.2 (scheduler, ioPriority, execCPUAffinity). */
+const since12 = { ...opts, skip: needsRoot || notOnRunc('scheduler, ioPriority and execCPUAffinity came in runc 1.2') };
 
 test('run: linux.sysctl sets net.ipv4.ip_forward in a new network namespace', opts, async (t) => {
 	const c = await setup(t);
@@ -206,4 +209,45 @@ test('run: linux.personality LINUX32 makes uname report a 32-bit machine', { ...
 	const c = await setup(t);
 	c.config.linux.personality = { domain: 'LINUX32' };
 	assert.equal(await c.inside('uname -m'), 'i686\n');
+});
+
+/** Fields of /proc/self/stat after the command name: [state, ppid, ...] (field 3 is index 0). */
+function statFields(text) {
+	return text.slice(text.lastIndexOf(')') + 2).trim().split(' ');
+}
+
+test('run: process.scheduler sets the policy and nice value the process runs with', since12, async (t) => {
+	const c = await setup(t);
+	c.config.process.scheduler = { policy: 'SCHED_BATCH', nice: 7 };
+	const f = statFields(await c.inside('cat /proc/self/stat'));
+	assert.equal(f[16], '7', 'nice (field 19)');
+	assert.equal(f[38], '3', 'policy (field 41) SCHED_BATCH');
+});
+
+test('run: process.scheduler SCHED_RR with a real-time priority', since12, async (t) => {
+	const c = await setup(t);
+	c.config.process.scheduler = { policy: 'SCHED_RR', priority: 5 };
+	// With RT group scheduling (cgroup v1 cpu.rt_runtime_us) a new cgroup has no real-time budget,
+	// and can get one only from a parent that has one: the root's (the cleanup removes /<id> too).
+	if (fs.existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us')) {
+		c.config.linux.cgroupsPath = `/${c.id}`;
+		c.config.linux.resources = { ...c.config.linux.resources, cpu: { realtimeRuntime: 10000, realtimePeriod: 1000000 } };
+	}
+	const f = statFields(await c.inside('cat /proc/self/stat'));
+	assert.equal(f[38], '2', 'policy SCHED_RR');
+	assert.equal(f[37], '5', 'rt_priority (field 40)');
+});
+
+test('run: process.ioPriority sets the I/O scheduling class', since12, async (t) => {
+	const c = await setup(t);
+	c.config.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 6 };
+	assert.match(await c.inside('ionice -p $$'), /best-effort: prio 6/);
+	c.config.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
+	assert.match(await c.inside('ionice -p $$', { id: c.newId() }), /idle/);
+});
+
+test('run: process.execCPUAffinity final is the CPU set the process runs on', { ...since12, skip: since12.skip || (os.availableParallelism() < 2 && 'needs 2 CPUs') }, async (t) => {
+	const c = await setup(t);
+	c.config.process.execCPUAffinity = { initial: '0', final: '1' };
+	assert.match(await c.inside('grep Cpus_allowed_list /proc/self/status'), /Cpus_allowed_list:\s+1\n/);
 });

@@ -199,9 +199,8 @@ test('encodePlan: records carry the plan in protocol order and layout', () => {
 
 test('plan: properties tsrun cannot apply are errors naming them, not silent no-ops', () => {
   const cases = [
-    [(s) => (s.process.scheduler = { policy: 'SCHED_BATCH' }), '/process/scheduler'],
-    [(s) => (s.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 }), '/process/ioPriority'],
-    [(s) => (s.process.execCPUAffinity = { initial: '0' }), '/process/execCPUAffinity'],
+    [(s) => (s.process.scheduler = { policy: 'SCHED_BATCH', priority: 5 }), '/process/scheduler/priority'],
+    [(s) => (s.process.execCPUAffinity = { initial: '0-' }), '/process/execCPUAffinity/initial'],
     [(s) => (s.linux.intelRdt = { closID: 'x' }), '/linux/intelRdt'],
     [(s) => (s.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), '/linux/memoryPolicy'],
     [(s) => (s.linux.netDevices = { eth1: {} }), '/linux/netDevices'],
@@ -216,4 +215,22 @@ test('plan: properties tsrun cannot apply are errors naming them, not silent no-
   s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
   s.process.apparmorProfile = 'docker-default';
   assert.equal(buildPlan(s, opts).warnings.length, 2, 'what every dockerd container carries is a warning');
+});
+
+test('plan: scheduler, ioPriority and execCPUAffinity become their records', () => {
+  const s = baseSpec();
+  s.process.scheduler = { policy: 'SCHED_RR', priority: 10, flags: ['SCHED_FLAG_RESET_ON_FORK'] };
+  s.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
+  s.process.execCPUAffinity = { initial: '0', final: '0-1' };
+  const p = buildPlan(s, opts);
+  assert.deepEqual(p.scheduler, { policy: 2, nice: 0, priority: 10, flags: 1, runtime: 0n, deadline: 0n, period: 0n });
+  assert.deepEqual(p.ioPriority, { class: 3, priority: 0 });
+  const records = readRecords(encodePlan(p, { stateDir: '/s', stage0Wait: false }));
+  const sched = new FieldReader(records.find((r) => r.tag === Tag.Scheduler).value);
+  assert.deepEqual([sched.u32(), sched.i32(), sched.u32(), sched.u64()], [2, 0, 10, 1n]);
+  const affinity = records.filter((r) => r.tag === Tag.CpuAffinity).map((r) => {
+    const f = new FieldReader(r.value);
+    return [f.u32(), f.str()];
+  });
+  assert.deepEqual(affinity, [[1, '0'], [2, '0-1']]);
 });

@@ -1,0 +1,107 @@
+/* process.scheduler, process.ioPriority and process.execCPUAffinity: how the container's process
+ * is scheduled. Set while the init still has its privileges (a real-time policy, a lower nice or
+ * the RT I/O class need CAP_SYS_NICE), and inherited across execve. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "plan.h"
+#include "protocol.h"
+#include "steps.h"
+#include "sync.h"
+
+/* The kernel's struct sched_attr (SCHED_ATTR_SIZE_VER0): glibc 2.36 has no wrapper for it. */
+struct sched_attr_v0 {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+void tsrun_set_scheduler(const struct tsrun_plan *plan)
+{
+  if (!plan->has_scheduler)
+    return;
+  const struct tsrun_scheduler *s = &plan->scheduler;
+  struct sched_attr_v0 attr = {
+    .size = sizeof(attr),
+    .sched_policy = s->policy,
+    .sched_flags = s->flags,
+    .sched_nice = s->nice,
+    .sched_priority = s->priority,
+    .sched_runtime = s->runtime,
+    .sched_deadline = s->deadline,
+    .sched_period = s->period,
+  };
+  if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+    tsrun_fail("scheduler", errno, "sched_setattr policy %u nice %d priority %u", s->policy, s->nice,
+               s->priority);
+}
+
+void tsrun_set_io_priority(const struct tsrun_plan *plan)
+{
+  if (!plan->has_io_priority)
+    return;
+  /* IOPRIO_PRIO_VALUE(class, data): class in the top 3 of 16 bits. */
+  int value = (int)(plan->io_class << 13 | plan->io_priority);
+  if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value) < 0)
+    tsrun_fail("ioPriority", errno, "ioprio_set class %u priority %u", plan->io_class, plan->io_priority);
+}
+
+/* "0-3,7" into a CPU set; returns -1 on a malformed list or a CPU past CPU_SETSIZE. */
+int tsrun_parse_cpu_list(const char *list, cpu_set_t *set)
+{
+  CPU_ZERO(set);
+  const char *p = list;
+  if (*p == '\0')
+    return -1;
+  for (;;) {
+    char *end;
+    errno = 0;
+    unsigned long first = strtoul(p, &end, 10);
+    if (end == p || errno)
+      return -1;
+    unsigned long last = first;
+    if (*end == '-') {
+      p = end + 1;
+      last = strtoul(p, &end, 10);
+      if (end == p || errno || last < first)
+        return -1;
+    }
+    if (last >= CPU_SETSIZE)
+      return -1;
+    for (unsigned long c = first; c <= last; c++)
+      CPU_SET(c, set);
+    if (*end == '\0')
+      return 0;
+    if (*end != ',')
+      return -1;
+    p = end + 1;
+  }
+}
+
+/* Initial: by stage 0 before clone, so the init starts there. Final: right before execve; without a
+ * final list, an initial one is undone by allowing every CPU (the kernel keeps the cgroup's cpuset). */
+void tsrun_set_cpu_affinity(const struct tsrun_plan *plan, uint32_t when)
+{
+  const char *list = plan->cpu_affinity[when];
+  cpu_set_t set;
+  if (list == NULL) {
+    if (when != TSRUN_AFFINITY_FINAL || plan->cpu_affinity[TSRUN_AFFINITY_INITIAL] == NULL)
+      return;
+    memset(&set, 0xff, sizeof(set));
+  } else if (tsrun_parse_cpu_list(list, &set) < 0) {
+    tsrun_fail("execCPUAffinity", EINVAL, "CPU list \"%s\"", list);
+  }
+  if (sched_setaffinity(0, sizeof(set), &set) < 0 && !(list == NULL && errno == EINVAL))
+    tsrun_fail("execCPUAffinity", errno, "sched_setaffinity \"%s\"", list ? list : "all");
+}
