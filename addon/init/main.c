@@ -164,6 +164,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_set_personality(plan);
   tsrun_set_io_priority(plan);
   tsrun_set_scheduler(plan);
+  tsrun_set_memory_policy(plan);
   tsrun_set_user(plan);
   if (tsrun_find_executable(plan->args[0], plan->env, exe, sizeof(exe), &err) < 0)
     tsrun_fail_error("exec", &err);

@@ -36,7 +36,7 @@ static const char *const tag_names[] = {
   [TSRUN_TAG_LOOPBACK_UP] = "LoopbackUp", [TSRUN_TAG_HOOK_STATE] = "HookState",
   [TSRUN_TAG_CONSOLE_SOCKET] = "ConsoleSocket", [TSRUN_TAG_SESSION_KEYRING] = "SessionKeyring",
   [TSRUN_TAG_IO_PRIORITY] = "IoPriority", [TSRUN_TAG_SCHEDULER] = "Scheduler",
-  [TSRUN_TAG_CPU_AFFINITY] = "CpuAffinity",
+  [TSRUN_TAG_CPU_AFFINITY] = "CpuAffinity", [TSRUN_TAG_MEMORY_POLICY] = "MemoryPolicy",
 };
 
 const char *tsrun_tag_name(uint32_t tag)
@@ -289,6 +289,11 @@ static int decode_one(struct tsrun_plan *plan, uint32_t tag, struct reader *r)
       return -1;
     return rd_u64(r, &s->period);
   }
+  case TSRUN_TAG_MEMORY_POLICY:
+    plan->has_memory_policy = true;
+    if (rd_u32(r, &plan->mempolicy_mode) < 0 || rd_u32(r, &plan->mempolicy_flags) < 0)
+      return -1;
+    return rd_str(r, &plan->mempolicy_nodes);
   case TSRUN_TAG_CPU_AFFINITY: {
     uint32_t when;
     const char *list;

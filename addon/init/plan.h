@@ -77,6 +77,9 @@ struct tsrun_plan {
     uint64_t flags, runtime, deadline, period;
   } scheduler;
   const char *cpu_affinity[3]; /* by TSRUN_AFFINITY_INITIAL / _FINAL; NULL when not given */
+  bool has_memory_policy;
+  uint32_t mempolicy_mode, mempolicy_flags;
+  const char *mempolicy_nodes; /* "" for none */
   /* From CONTINUE: the state JSON per HookKind (index 1 and 2). */
   const char *hook_state[3];
   /* Which singleton tags were seen, to reject duplicates. */

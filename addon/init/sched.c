@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +58,10 @@ void tsrun_set_io_priority(const struct tsrun_plan *plan)
     tsrun_fail("ioPriority", errno, "ioprio_set class %u priority %u", plan->io_class, plan->io_priority);
 }
 
-/* "0-3,7" into a CPU set; returns -1 on a malformed list or a CPU past CPU_SETSIZE. */
-int tsrun_parse_cpu_list(const char *list, cpu_set_t *set)
+/* "0-3,7" into a bit mask of `bits` bits (CPUs or NUMA nodes); -1 when malformed or too large. */
+static int parse_id_list(const char *list, unsigned long *mask, size_t bits)
 {
-  CPU_ZERO(set);
+  memset(mask, 0, bits / 8);
   const char *p = list;
   if (*p == '\0')
     return -1;
@@ -77,10 +78,10 @@ int tsrun_parse_cpu_list(const char *list, cpu_set_t *set)
       if (end == p || errno || last < first)
         return -1;
     }
-    if (last >= CPU_SETSIZE)
+    if (last >= bits)
       return -1;
     for (unsigned long c = first; c <= last; c++)
-      CPU_SET(c, set);
+      mask[c / (8 * sizeof(long))] |= 1UL << (c % (8 * sizeof(long)));
     if (*end == '\0')
       return 0;
     if (*end != ',')
@@ -99,9 +100,27 @@ void tsrun_set_cpu_affinity(const struct tsrun_plan *plan, uint32_t when)
     if (when != TSRUN_AFFINITY_FINAL || plan->cpu_affinity[TSRUN_AFFINITY_INITIAL] == NULL)
       return;
     memset(&set, 0xff, sizeof(set));
-  } else if (tsrun_parse_cpu_list(list, &set) < 0) {
+  } else if (parse_id_list(list, (unsigned long *)&set, CPU_SETSIZE) < 0) {
     tsrun_fail("execCPUAffinity", EINVAL, "CPU list \"%s\"", list);
   }
   if (sched_setaffinity(0, sizeof(set), &set) < 0 && !(list == NULL && errno == EINVAL))
     tsrun_fail("execCPUAffinity", errno, "sched_setaffinity \"%s\"", list ? list : "all");
+}
+
+#define MAX_NUMA_NODES 1024
+
+void tsrun_set_memory_policy(const struct tsrun_plan *plan)
+{
+  if (!plan->has_memory_policy)
+    return;
+  unsigned long nodes[MAX_NUMA_NODES / (8 * sizeof(long))];
+  const char *list = plan->mempolicy_nodes;
+  bool have_nodes = list && *list;
+  if (have_nodes && parse_id_list(list, nodes, MAX_NUMA_NODES) < 0)
+    tsrun_fail("memoryPolicy", EINVAL, "node list \"%s\"", list);
+  /* maxnode counts one past the last bit the kernel reads (set_mempolicy(2)). */
+  if (syscall(SYS_set_mempolicy, (int)(plan->mempolicy_mode | plan->mempolicy_flags),
+              have_nodes ? nodes : NULL, have_nodes ? (unsigned long)MAX_NUMA_NODES + 1 : 0) < 0)
+    tsrun_fail("memoryPolicy", errno, "set_mempolicy mode %u flags 0x%x nodes \"%s\"",
+               plan->mempolicy_mode, plan->mempolicy_flags, have_nodes ? list : "");
 }

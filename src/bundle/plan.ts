@@ -133,6 +133,13 @@ const schedulerFlags: Record<string, number> = {
   SCHED_FLAG_KEEP_PARAMS: 0x10, SCHED_FLAG_UTIL_CLAMP_MIN: 0x20, SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
 };
 const ioPriorityClasses: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
+const memoryPolicyModes: Record<string, number> = {
+  MPOL_DEFAULT: 0, MPOL_PREFERRED: 1, MPOL_BIND: 2, MPOL_INTERLEAVE: 3, MPOL_LOCAL: 4, MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+};
+const memoryPolicyFlags: Record<string, number> = {
+  MPOL_F_NUMA_BALANCING: 1 << 13, MPOL_F_RELATIVE_NODES: 1 << 14, MPOL_F_STATIC_NODES: 1 << 15,
+};
 const cpuList = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 const S_IFCHR = 0o020000;
@@ -236,6 +243,7 @@ export interface ContainerPlan {
   scheduler?: PlanScheduler;
   ioPriority?: { class: number; priority: number };
   cpuAffinity: { initial?: string; final?: string };
+  memoryPolicy?: { mode: number; flags: number; nodes: string };
   warnings: string[];
 }
 
@@ -515,7 +523,6 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   // The spec: a property the runtime cannot apply is an error, not a silent no-op.
   const unsupported: [unknown, string, string][] = [
     [linux.intelRdt, '/linux/intelRdt', 'Intel RDT is not supported'],
-    [linux.memoryPolicy, '/linux/memoryPolicy', 'memory policies are not supported yet'],
     [linux.netDevices && Object.keys(linux.netDevices).length ? linux.netDevices : undefined, '/linux/netDevices', 'moving network devices is not supported yet'],
   ];
   for (const [value, pointer, reason] of unsupported) if (value !== undefined) throw configError(pointer, reason);
@@ -554,6 +561,21 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     if (list !== undefined && !cpuList.test(list)) {
       throw configError(`/process/execCPUAffinity/${when}`, `must be a CPU list such as "0-3,7", got ${JSON.stringify(list)}`);
     }
+  }
+
+  let memoryPolicy: ContainerPlan['memoryPolicy'];
+  if (linux.memoryPolicy) {
+    const { mode, nodes = '', flags = [] } = linux.memoryPolicy;
+    if (nodes && !cpuList.test(nodes)) {
+      throw configError('/linux/memoryPolicy/nodes', `must be a node list such as "0-3,7", got ${JSON.stringify(nodes)}`);
+    }
+    if ((mode === 'MPOL_DEFAULT' || mode === 'MPOL_LOCAL') && nodes) {
+      throw configError('/linux/memoryPolicy/nodes', `${mode} takes no nodes`);
+    }
+    if ((mode === 'MPOL_BIND' || mode === 'MPOL_INTERLEAVE' || mode === 'MPOL_WEIGHTED_INTERLEAVE' || mode === 'MPOL_PREFERRED_MANY') && !nodes) {
+      throw configError('/linux/memoryPolicy/nodes', `${mode} needs at least one node`);
+    }
+    memoryPolicy = { mode: memoryPolicyModes[mode], flags: flags.reduce((bits, f) => bits | memoryPolicyFlags[f], 0), nodes };
   }
 
   let personality: number | undefined;
@@ -606,6 +628,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     scheduler,
     ioPriority,
     cpuAffinity,
+    memoryPolicy,
     warnings,
   };
 }
@@ -673,6 +696,8 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   const s = plan.scheduler;
   if (s) w.add(Tag.Scheduler, (f) => f.u32(s.policy).i32(s.nice).u32(s.priority).u64(s.flags).u64(s.runtime).u64(s.deadline).u64(s.period));
   if (plan.cpuAffinity.initial) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Initial).str(plan.cpuAffinity.initial!));
+  const mp = plan.memoryPolicy;
+  if (mp) w.add(Tag.MemoryPolicy, (f) => f.u32(mp.mode).u32(mp.flags).str(mp.nodes));
   if (plan.cpuAffinity.final) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Final).str(plan.cpuAffinity.final!));
   return w.bytes();
 }

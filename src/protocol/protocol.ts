@@ -34,7 +34,8 @@
  *             mounts in order; devices; symlinks; cwd created (before a read-only root);
  *             createContainer hooks; exec.fifo opened O_PATH; pivot_root; sysctl (before
  *             /proc/sys turns read-only); masked/readonly paths; root readonly; terminal;
- *             rlimits; personality; I/O priority and scheduler (while still privileged);
+ *             rlimits; personality; I/O priority, scheduler (while still privileged) and
+ *             NUMA memory policy;
  *             user, capabilities, no_new_privs; resolve the executable
  *   1 → N  Ready                     (N records state "created" and exits)
  *          1: reopen exec.fifo O_WRONLY via /proc/self/fd (the state dir may not be searchable
@@ -104,6 +105,7 @@ export const Tag = {
   IoPriority: 31, // u32 class (IOPRIO_CLASS_*: 1 RT, 2 BE, 3 IDLE), u32 priority
   Scheduler: 32, // u32 policy (SCHED_*), i32 nice, u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period
   CpuAffinity: 33, // u32 CpuAffinityWhen, str CPU list ("0-3,7"): sched_setaffinity
+  MemoryPolicy: 34, // u32 mode (MPOL_*), u32 flags (MPOL_F_*), str node list ("" for none): set_mempolicy
 } as const;
 export type TagType = (typeof Tag)[keyof typeof Tag];
 

@@ -251,3 +251,10 @@ test('run: process.execCPUAffinity final is the CPU set the process runs on', { 
 	c.config.process.execCPUAffinity = { initial: '0', final: '1' };
 	assert.match(await c.inside('grep Cpus_allowed_list /proc/self/status'), /Cpus_allowed_list:\s+1\n/);
 });
+
+test('run: linux.memoryPolicy sets the NUMA policy of the process\'s memory', { ...since12, skip: since12.skip || (!fs.existsSync('/proc/self/numa_maps') && 'no NUMA support') }, async (t) => {
+	const c = await setup(t);
+	c.config.linux.memoryPolicy = { mode: 'MPOL_INTERLEAVE', nodes: '0' };
+	// numa_maps shows each mapping's policy; the process's own default is the policy set
+	assert.match(await c.inside('cat /proc/self/numa_maps'), /^[0-9a-f]+ interleave:0 /m);
+});

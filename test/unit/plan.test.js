@@ -202,7 +202,8 @@ test('plan: properties tsrun cannot apply are errors naming them, not silent no-
     [(s) => (s.process.scheduler = { policy: 'SCHED_BATCH', priority: 5 }), '/process/scheduler/priority'],
     [(s) => (s.process.execCPUAffinity = { initial: '0-' }), '/process/execCPUAffinity/initial'],
     [(s) => (s.linux.intelRdt = { closID: 'x' }), '/linux/intelRdt'],
-    [(s) => (s.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), '/linux/memoryPolicy'],
+    [(s) => (s.linux.memoryPolicy = { mode: 'MPOL_BIND' }), '/linux/memoryPolicy/nodes'],
+    [(s) => (s.linux.memoryPolicy = { mode: 'MPOL_LOCAL', nodes: '0' }), '/linux/memoryPolicy/nodes'],
     [(s) => (s.linux.netDevices = { eth1: {} }), '/linux/netDevices'],
     [(s) => s.mounts.push({ destination: '/x', type: 'bind', source: '/x', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }), `/mounts/7/uidMappings`],
   ];
