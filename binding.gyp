@@ -26,7 +26,8 @@
         "addon/init/process.c",
         "addon/init/hooks.c",
         "addon/init/terminal.c",
-        "addon/init/sched.c"
+        "addon/init/sched.c",
+        "addon/init/netdev.c"
       ],
       "cflags": ["-std=gnu11"],
       "ldflags": ["-static"]

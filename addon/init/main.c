@@ -135,6 +135,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_unshare_cgroup_namespace(plan);
   if (plan->loopback_up)
     tsrun_loopback_up();
+  tsrun_move_net_devices(plan);
   tsrun_set_hostname(plan);
   tsrun_join_session_keyring(plan);
 
@@ -219,6 +220,7 @@ int main(int argc, char **argv)
   tsrun_set_oom_score_adj(&plan);
   open_state_fds(&plan);
   tsrun_set_cpu_affinity(&plan, TSRUN_AFFINITY_INITIAL);
+  tsrun_netdev_open_host_socket(&plan);
   tsrun_join_namespaces(&plan);
   tsrun_enter_time_namespace(&plan);
   pid_t pid = tsrun_clone_init(&plan);

@@ -37,6 +37,7 @@ static const char *const tag_names[] = {
   [TSRUN_TAG_CONSOLE_SOCKET] = "ConsoleSocket", [TSRUN_TAG_SESSION_KEYRING] = "SessionKeyring",
   [TSRUN_TAG_IO_PRIORITY] = "IoPriority", [TSRUN_TAG_SCHEDULER] = "Scheduler",
   [TSRUN_TAG_CPU_AFFINITY] = "CpuAffinity", [TSRUN_TAG_MEMORY_POLICY] = "MemoryPolicy",
+  [TSRUN_TAG_NET_DEVICE] = "NetDevice",
 };
 
 const char *tsrun_tag_name(uint32_t tag)
@@ -289,6 +290,12 @@ static int decode_one(struct tsrun_plan *plan, uint32_t tag, struct reader *r)
       return -1;
     return rd_u64(r, &s->period);
   }
+  case TSRUN_TAG_NET_DEVICE: {
+    struct tsrun_net_device *d = PUSH(net_devices, n_net_devices);
+    if (d == NULL || rd_str(r, &d->host_name) < 0)
+      return -1;
+    return rd_str(r, &d->container_name);
+  }
   case TSRUN_TAG_MEMORY_POLICY:
     plan->has_memory_policy = true;
     if (rd_u32(r, &plan->mempolicy_mode) < 0 || rd_u32(r, &plan->mempolicy_flags) < 0)
@@ -319,6 +326,7 @@ static bool is_repeatable(uint32_t tag)
   case TSRUN_TAG_SYMLINK: case TSRUN_TAG_MASKED_PATH: case TSRUN_TAG_READONLY_PATH:
   case TSRUN_TAG_SYSCTL: case TSRUN_TAG_RLIMIT: case TSRUN_TAG_HOOK: case TSRUN_TAG_HOOK_STATE:
   case TSRUN_TAG_CPU_AFFINITY: /* once per kind, checked when decoded */
+  case TSRUN_TAG_NET_DEVICE:
     return true;
   }
   return false;

@@ -20,6 +20,7 @@ struct tsrun_device { uint32_t type, major, minor, mode, uid, gid; const char *p
 struct tsrun_symlink { const char *target, *linkpath; };
 struct tsrun_sysctl { const char *key, *value; };
 struct tsrun_rlimit { uint32_t resource; uint64_t soft, hard; };
+struct tsrun_net_device { const char *host_name, *container_name; };
 struct tsrun_hook {
   uint32_t kind, timeout_s;
   const char *path;
@@ -80,6 +81,8 @@ struct tsrun_plan {
   bool has_memory_policy;
   uint32_t mempolicy_mode, mempolicy_flags;
   const char *mempolicy_nodes; /* "" for none */
+  struct tsrun_net_device *net_devices;
+  size_t n_net_devices;
   /* From CONTINUE: the state JSON per HookKind (index 1 and 2). */
   const char *hook_state[3];
   /* Which singleton tags were seen, to reject duplicates. */

@@ -42,6 +42,8 @@ void tsrun_set_scheduler(const struct tsrun_plan *plan);
 void tsrun_set_io_priority(const struct tsrun_plan *plan);
 void tsrun_set_cpu_affinity(const struct tsrun_plan *plan, uint32_t when);
 void tsrun_set_memory_policy(const struct tsrun_plan *plan);
+void tsrun_netdev_open_host_socket(const struct tsrun_plan *plan);
+void tsrun_move_net_devices(const struct tsrun_plan *plan);
 void tsrun_set_user(const struct tsrun_plan *plan);
 /* PATH lookup as runc does it; writes the path to run into out. */
 int tsrun_find_executable(const char *name, char *const *env, char *out, size_t out_size,

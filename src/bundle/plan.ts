@@ -133,11 +133,11 @@ const schedulerFlags: Record<string, number> = {
   SCHED_FLAG_KEEP_PARAMS: 0x10, SCHED_FLAG_UTIL_CLAMP_MIN: 0x20, SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
 };
 const ioPriorityClasses: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
-const memoryPolicyModes: Record<string, number> = {
+export const memoryPolicyModes: Record<string, number> = {
   MPOL_DEFAULT: 0, MPOL_PREFERRED: 1, MPOL_BIND: 2, MPOL_INTERLEAVE: 3, MPOL_LOCAL: 4, MPOL_PREFERRED_MANY: 5,
   MPOL_WEIGHTED_INTERLEAVE: 6,
 };
-const memoryPolicyFlags: Record<string, number> = {
+export const memoryPolicyFlags: Record<string, number> = {
   MPOL_F_NUMA_BALANCING: 1 << 13, MPOL_F_RELATIVE_NODES: 1 << 14, MPOL_F_STATIC_NODES: 1 << 15,
 };
 const cpuList = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
@@ -244,6 +244,8 @@ export interface ContainerPlan {
   ioPriority?: { class: number; priority: number };
   cpuAffinity: { initial?: string; final?: string };
   memoryPolicy?: { mode: number; flags: number; nodes: string };
+  /** host device name → name in the container ("" keeps it) */
+  netDevices: [string, string][];
   warnings: string[];
 }
 
@@ -523,7 +525,6 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   // The spec: a property the runtime cannot apply is an error, not a silent no-op.
   const unsupported: [unknown, string, string][] = [
     [linux.intelRdt, '/linux/intelRdt', 'Intel RDT is not supported'],
-    [linux.netDevices && Object.keys(linux.netDevices).length ? linux.netDevices : undefined, '/linux/netDevices', 'moving network devices is not supported yet'],
   ];
   for (const [value, pointer, reason] of unsupported) if (value !== undefined) throw configError(pointer, reason);
   (spec.mounts ?? []).forEach((m, i) => {
@@ -578,6 +579,19 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     memoryPolicy = { mode: memoryPolicyModes[mode], flags: flags.reduce((bits, f) => bits | memoryPolicyFlags[f], 0), nodes };
   }
 
+  const netDevices: [string, string][] = [];
+  for (const [hostName, device] of Object.entries(linux.netDevices ?? {})) {
+    const pointer = `/linux/netDevices/${hostName.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (!newNs.has('network')) throw configError(pointer, 'moving a network device needs a new network namespace');
+    const name = device?.name ?? '';
+    for (const [what, value] of [['host', hostName], ['container', name]] as const) {
+      if (value && (value.length > 15 || !/^[^/\s:]+$/.test(value))) {
+        throw configError(what === 'host' ? pointer : `${pointer}/name`, `${JSON.stringify(value)} is not a network device name`);
+      }
+    }
+    netDevices.push([hostName, name]);
+  }
+
   let personality: number | undefined;
   if (linux.personality) {
     personality = linux.personality.domain === 'LINUX32' ? 0x0008 : 0x0000;
@@ -629,6 +643,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     ioPriority,
     cpuAffinity,
     memoryPolicy,
+    netDevices,
     warnings,
   };
 }
@@ -696,6 +711,7 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   const s = plan.scheduler;
   if (s) w.add(Tag.Scheduler, (f) => f.u32(s.policy).i32(s.nice).u32(s.priority).u64(s.flags).u64(s.runtime).u64(s.deadline).u64(s.period));
   if (plan.cpuAffinity.initial) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Initial).str(plan.cpuAffinity.initial!));
+  for (const [hostName, name] of plan.netDevices) w.add(Tag.NetDevice, (f) => f.str(hostName).str(name));
   const mp = plan.memoryPolicy;
   if (mp) w.add(Tag.MemoryPolicy, (f) => f.u32(mp.mode).u32(mp.flags).str(mp.nodes));
   if (plan.cpuAffinity.final) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Final).str(plan.cpuAffinity.final!));

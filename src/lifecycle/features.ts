@@ -2,7 +2,7 @@
  * features: what this build of tsrun recognises (runtime-spec features.md). It must be honest:
  * clients such as containerd and dockerd decide from it what they may ask for.
  */
-import { capabilityNumbers, namespaceFlags } from '../bundle/plan.js';
+import { capabilityNumbers, memoryPolicyFlags, memoryPolicyModes, namespaceFlags } from '../bundle/plan.js';
 import { SPEC_VERSION, SPEC_VERSION_MIN, TSRUN_VERSION } from '../version.js';
 
 const mountOptions = [
@@ -27,7 +27,8 @@ export function features(): object {
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
+      memoryPolicy: { modes: Object.keys(memoryPolicyModes), flags: Object.keys(memoryPolicyFlags) },
     },
     annotations: { 'io.github.tsrun.version': TSRUN_VERSION },
   };

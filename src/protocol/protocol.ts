@@ -30,7 +30,8 @@
  *          1: in a created or joined user namespace setresuid/setresgid(0) (the maps exist
  *             now; files it creates would otherwise fail with EOVERFLOW); a new session keyring
  *             unless --no-new-keyring (so no key of the caller's session is reachable);
- *             unshare(CLONE_NEWCGROUP); lo up; hostname; rootfs propagation; bind rootfs;
+ *             unshare(CLONE_NEWCGROUP); lo up; netDevices moved in (through a netlink socket
+ *             stage 0 opened in the host's namespace), addresses kept, set up; hostname; rootfs propagation; bind rootfs;
  *             mounts in order; devices; symlinks; cwd created (before a read-only root);
  *             createContainer hooks; exec.fifo opened O_PATH; pivot_root; sysctl (before
  *             /proc/sys turns read-only); masked/readonly paths; root readonly; terminal;
@@ -106,6 +107,7 @@ export const Tag = {
   Scheduler: 32, // u32 policy (SCHED_*), i32 nice, u32 priority, u64 flags, u64 runtime, u64 deadline, u64 period
   CpuAffinity: 33, // u32 CpuAffinityWhen, str CPU list ("0-3,7"): sched_setaffinity
   MemoryPolicy: 34, // u32 mode (MPOL_*), u32 flags (MPOL_F_*), str node list ("" for none): set_mempolicy
+  NetDevice: 35, // str host name, str name in the container ("" = the same): moved into the new netns
 } as const;
 export type TagType = (typeof Tag)[keyof typeof Tag];
 

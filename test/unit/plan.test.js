@@ -204,7 +204,8 @@ test('plan: properties tsrun cannot apply are errors naming them, not silent no-
     [(s) => (s.linux.intelRdt = { closID: 'x' }), '/linux/intelRdt'],
     [(s) => (s.linux.memoryPolicy = { mode: 'MPOL_BIND' }), '/linux/memoryPolicy/nodes'],
     [(s) => (s.linux.memoryPolicy = { mode: 'MPOL_LOCAL', nodes: '0' }), '/linux/memoryPolicy/nodes'],
-    [(s) => (s.linux.netDevices = { eth1: {} }), '/linux/netDevices'],
+    [(s) => (s.linux.netDevices = { 'eth1/x': {} }), '/linux/netDevices/eth1~1x'],
+    [(s) => (s.linux.netDevices = { eth1: { name: 'a-name-that-is-too-long' } }), '/linux/netDevices/eth1/name'],
     [(s) => s.mounts.push({ destination: '/x', type: 'bind', source: '/x', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }), `/mounts/7/uidMappings`],
   ];
   for (const [edit, pointer] of cases) {
