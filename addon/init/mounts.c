@@ -3,6 +3,7 @@
  * rootfs cannot redirect a mount onto the host), pivot_root, masked and read-only paths. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -134,7 +135,7 @@ void tsrun_prepare_rootfs(const struct tsrun_plan *plan)
 {
   char real[PATH_MAX];
   unsigned long prop = plan->rootfs_propagation ? plan->rootfs_propagation : MS_SLAVE | MS_REC;
-  if (!tsrun_has_mount_namespace(plan))
+  if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS))
     tsrun_fail("rootfs", EINVAL, "refusing to set up the rootfs without a mount namespace");
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
     tsrun_fail("rootfs", errno, "set propagation of \"/\" (0x%lx)", prop);

@@ -68,22 +68,9 @@ pid_t tsrun_clone_init(const struct tsrun_plan *plan)
   return (pid_t)pid;
 }
 
-bool tsrun_has_mount_namespace(const struct tsrun_plan *plan)
-{
-  if (plan->namespaces & CLONE_NEWNS)
-    return true;
-  for (size_t i = 0; i < plan->n_ns_paths; i++)
-    if (plan->ns_paths[i].type == CLONE_NEWNS)
-      return true;
-  return false;
-}
-
 void tsrun_become_userns_root(const struct tsrun_plan *plan)
 {
-  bool in_userns = plan->namespaces & CLONE_NEWUSER;
-  for (size_t i = 0; i < plan->n_ns_paths; i++)
-    in_userns |= plan->ns_paths[i].type == CLONE_NEWUSER;
-  if (!in_userns)
+  if (!tsrun_plan_has_namespace(plan, CLONE_NEWUSER))
     return;
   /* We still carry the host's ids, unmapped in the namespace: files we create would fail with
    * EOVERFLOW. Node wrote the maps before Continue, so the namespace's root exists now. */

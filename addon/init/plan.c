@@ -4,6 +4,7 @@
  * to fit in the bytes that remain. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -370,6 +371,17 @@ int tsrun_plan_decode(struct tsrun_plan *plan, enum tsrun_frame_kind kind, char 
   return 0;
 }
 
+/* Created by the plan, or joined through one of its NsPath records. */
+bool tsrun_plan_has_namespace(const struct tsrun_plan *plan, uint32_t type)
+{
+  if (plan->namespaces & type)
+    return true;
+  for (size_t i = 0; i < plan->n_ns_paths; i++)
+    if (plan->ns_paths[i].type == type)
+      return true;
+  return false;
+}
+
 int tsrun_plan_check_init(const struct tsrun_plan *plan, tsrun_error_t *err)
 {
   if (plan->rootfs == NULL || plan->rootfs[0] != '/')
@@ -378,6 +390,14 @@ int tsrun_plan_check_init(const struct tsrun_plan *plan, tsrun_error_t *err)
     return FAIL(err, EINVAL, "plan: missing process args");
   if (plan->state_dir == NULL || plan->state_dir[0] != '/')
     return FAIL(err, EINVAL, "plan: missing absolute state dir");
+  /* Node checks these against config.json already; here they guard the host itself, whose
+   * hostname, mounts and network would otherwise be changed by a plan without the namespace. */
+  if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS))
+    return FAIL(err, EINVAL, "plan: no mount namespace");
+  if ((plan->hostname || plan->domainname) && !tsrun_plan_has_namespace(plan, CLONE_NEWUTS))
+    return FAIL(err, EINVAL, "plan: hostname without a uts namespace");
+  if ((plan->loopback_up || plan->n_net_devices) && !(plan->namespaces & CLONE_NEWNET))
+    return FAIL(err, EINVAL, "plan: network setup without a new network namespace");
   return 0;
 }
 

@@ -96,7 +96,10 @@ enum tsrun_frame_kind { TSRUN_FRAME_PLAN, TSRUN_FRAME_CONTINUE };
  * unknown tags, truncated or oversized values and duplicates of single records are errors. */
 int tsrun_plan_decode(struct tsrun_plan *plan, enum tsrun_frame_kind kind, char *buf, size_t len,
                       tsrun_error_t *err);
-/* What init cannot do without: rootfs, args, state dir. */
+/* Created by the plan (Namespaces) or joined (NsPath): CLONE_NEW* `type`. */
+bool tsrun_plan_has_namespace(const struct tsrun_plan *plan, uint32_t type);
+/* What init cannot do without (rootfs, args, state dir), and the namespaces that keep its
+ * hostname, mount and network changes off the host. */
 int tsrun_plan_check_init(const struct tsrun_plan *plan, tsrun_error_t *err);
 void tsrun_plan_free(struct tsrun_plan *plan);
 const char *tsrun_tag_name(uint32_t tag);

@@ -16,7 +16,6 @@ void tsrun_loopback_up(void);
 void tsrun_set_hostname(const struct tsrun_plan *plan);
 void tsrun_join_session_keyring(const struct tsrun_plan *plan);
 void tsrun_apply_sysctls(const struct tsrun_plan *plan);
-bool tsrun_has_mount_namespace(const struct tsrun_plan *plan);
 void tsrun_become_userns_root(const struct tsrun_plan *plan);
 
 /* mounts.c */

@@ -81,6 +81,20 @@ static void test_full_plan(void)
         strcmp(plan.hooks[0].env[0], "A=b") == 0 && plan.hooks[0].timeout_s == 3, "hook");
   CHECK(tsrun_plan_check_init(&plan, &err) == 0, "check: %s", err.msg);
 
+  /* The checks that keep the host's own hostname, mounts and network out of reach. */
+  struct tsrun_plan bad = plan;
+  bad.hostname = "box";
+  CHECK(tsrun_plan_check_init(&bad, &err) == -1 && strstr(err.msg, "uts"), "hostname without uts: %s", err.msg);
+  bad = plan;
+  bad.loopback_up = true;
+  CHECK(tsrun_plan_check_init(&bad, &err) == -1 && strstr(err.msg, "network"), "lo without netns: %s", err.msg);
+  bad = plan;
+  bad.namespaces = 0x20000000; /* pid only: no mount namespace created or joined */
+  CHECK(tsrun_plan_check_init(&bad, &err) == -1 && strstr(err.msg, "mount"), "no mount ns: %s", err.msg);
+  bad.ns_paths[0].type = 0x00020000; /* a joined mount namespace is enough */
+  CHECK(tsrun_plan_check_init(&bad, &err) == 0, "joined mount ns: %s", err.msg);
+  bad.ns_paths[0].type = 0x10000000;
+
   /* CONTINUE adds hook state to the same plan. */
   struct buf c = {0};
   v = (struct buf){0}; u32(&v, TSRUN_HOOK_START_CONTAINER); str(&v, "{\"id\":1}");
