@@ -31,6 +31,8 @@ export interface CommandSpec<A = Record<string, unknown>> {
   aliases?: string[];
   describe: string;
   positionals: PositionalSpec[];
+  /** the name of an array argument that takes the words after the positionals */
+  rest?: string;
   options: Record<string, OptionSpec>;
   run(args: A & GlobalArgs): Promise<void>;
 }

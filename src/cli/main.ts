@@ -21,13 +21,15 @@ import { del } from './delete.js';
 import { features } from './features.js';
 import { kill } from './kill.js';
 import { list } from './list.js';
+import { pause, resume } from './pause.js';
+import { ps } from './ps.js';
 import { run } from './run.js';
 import { spec } from './spec.js';
 import { start } from './start.js';
 import { state } from './state.js';
 
 type AnyCommand = CommandSpec<never>;
-const commands = [create, start, run, state, kill, del, list, spec, features] as unknown as AnyCommand[];
+const commands = [create, start, run, state, kill, del, list, pause, resume, ps, spec, features] as unknown as AnyCommand[];
 
 export function versionText(): string {
   return `tsrun version ${TSRUN_VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
@@ -107,12 +109,13 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
   }
   const words = parsed._.map(String).slice(1);
   const required = cmd.positionals.filter((p) => p.required).length;
-  if (words.length < required || words.length > cmd.positionals.length) return undefined;
+  if (words.length < required || (words.length > cmd.positionals.length && !cmd.rest)) return undefined;
   const args: Record<string, unknown> = { ...parsed };
   delete args._;
   cmd.positionals.forEach((p, i) => {
     if (i < words.length) args[p.name] = words[i];
   });
+  if (cmd.rest) args[cmd.rest] = words.slice(cmd.positionals.length);
   return { cmd, args: args as GlobalArgs & Record<string, unknown> };
 }
 
@@ -132,7 +135,11 @@ async function slowParse(argv: string[]): Promise<void> {
     .usage('$0 [global options] <command> [options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), runc-compatible.');
   for (const [name, o] of Object.entries(globalOptions)) parser = parser.option(name, { ...toYargs(o), global: true });
   for (const cmd of commands) {
-    const usage = [cmd.name, ...cmd.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`))].join(' ');
+    const usage = [
+      cmd.name,
+      ...cmd.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`)),
+      ...(cmd.rest ? [`[${cmd.rest}..]`] : []),
+    ].join(' ');
     parser = parser.command(
       usage,
       cmd.describe,
@@ -146,7 +153,7 @@ async function slowParse(argv: string[]): Promise<void> {
   }
   await parser
     .demandCommand(1, 'a command is required')
-    .parserConfiguration({ 'boolean-negation': false })
+    .parserConfiguration({ 'boolean-negation': false, 'camel-case-expansion': false })
     .strict()
     .version(false)
     .help()

@@ -1,0 +1,27 @@
+/**
+ * ps: the processes of a container. --format json is the array of host pids (what containerd
+ * reads); the table is ps(1)'s own output (`ps -ef` unless other ps arguments follow the id) cut
+ * down to the container's processes, as runc prints it.
+ */
+import { execFileSync } from 'node:child_process';
+import { TsrunError } from '../errors.js';
+import { readRecord } from '../state/store.js';
+import { recordedCgroup } from './cgroup.js';
+
+export function containerPids(root: string, id: string): number[] {
+  return recordedCgroup(readRecord(root, id)).pids();
+}
+
+export function psTable(pids: number[], psArgs: string[]): string {
+  let out: string;
+  try {
+    out = execFileSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
+  } catch (err) {
+    throw new TsrunError(`ps ${psArgs.join(' ')}: ${(err as Error).message}`, { kind: 'usage' });
+  }
+  const [header, ...lines] = out.split('\n');
+  const pidColumn = header.trim().split(/\s+/).indexOf('PID');
+  if (pidColumn < 0) throw new TsrunError(`ps ${psArgs.join(' ')}: no PID column in its output`, { kind: 'usage' });
+  const wanted = new Set(pids.map(String));
+  return [header, ...lines.filter((l) => wanted.has(l.trim().split(/\s+/)[pidColumn]))].join('\n') + '\n';
+}
