@@ -28,6 +28,8 @@ export class TsrunError extends Error {
   readonly pointer?: string;
   /** failures while undoing a failed operation; they never replace the cause */
   cleanupErrors: unknown[] = [];
+  /** the exit status the CLI reports (1 unless a command says otherwise: exec's is 255, as runc) */
+  exitCode = 1;
 
   constructor(message: string, options: TsrunErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

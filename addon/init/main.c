@@ -159,7 +159,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_readonly_paths(plan);
   tsrun_readonly_root(plan);
   if (console >= 0)
-    tsrun_console_setup(console);
+    tsrun_console_setup(console, true);
   tsrun_mounts_done();
   tsrun_set_rlimits(plan);
   tsrun_set_personality(plan);
@@ -186,6 +186,43 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
 
   tsrun_run_hooks(plan, TSRUN_HOOK_START_CONTAINER);
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
+  tsrun_exec(plan, exe);
+}
+
+/* The console socket of an exec, connected by stage 0: its path is the host's, and the process
+ * joins the container's mount namespace before it could connect. */
+static int exec_console = -1;
+
+/* `tsrun exec`: a process joining a running container, set up like the init's last steps. */
+__attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
+{
+  tsrun_error_t err;
+  char exe[PATH_MAX];
+
+  prctl(PR_SET_NAME, "tsrun:[1:exec]", 0, 0, 0);
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    tsrun_fail("exec", errno, "clear dumpable");
+  umask(0022);
+  uint32_t len;
+  char *cont = expect_frame("continue", TSRUN_MSG_CONTINUE, &len);
+  if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
+    tsrun_fail_error("continue", &err);
+
+  tsrun_become_userns_root(plan);
+  if (exec_console >= 0)
+    tsrun_console_setup(exec_console, false);
+  tsrun_set_rlimits(plan);
+  tsrun_set_personality(plan);
+  tsrun_set_io_priority(plan);
+  tsrun_set_scheduler(plan);
+  tsrun_set_memory_policy(plan);
+  tsrun_set_user(plan);
+  if (tsrun_find_executable(plan->args[0], plan->env, exe, sizeof(exe), &err) < 0)
+    tsrun_fail_error("exec", &err);
+  tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
+  if (tsrun_send(TSRUN_MSG_READY, NULL, 0) < 0)
+    tsrun_fail("ready", errno, "send ready");
+  tsrun_sync_close();
   tsrun_exec(plan, exe);
 }
 
@@ -218,17 +255,27 @@ int main(int argc, char **argv)
    * /proc file once it is non-dumpable inside a user namespace (the file belongs to the host's
    * root, unmapped there). Lowering it needs the host privileges stage 0 still has. */
   tsrun_set_oom_score_adj(&plan);
-  open_state_fds(&plan);
+  if (plan.exec_mode)
+    exec_console = tsrun_console_connect(&plan);
+  else
+    open_state_fds(&plan);
   tsrun_set_cpu_affinity(&plan, TSRUN_AFFINITY_INITIAL);
   tsrun_netdev_open_host_socket(&plan);
   tsrun_join_namespaces(&plan);
   tsrun_enter_time_namespace(&plan);
   pid_t pid = tsrun_clone_init(&plan);
-  if (pid == 0)
+  if (pid == 0) {
+    if (plan.exec_mode)
+      run_exec(&plan);
     run_init(&plan);
+  }
 
-  close(state_dir_fd);
-  close(fifo_path_fd);
+  if (state_dir_fd >= 0)
+    close(state_dir_fd);
+  if (fifo_path_fd >= 0)
+    close(fifo_path_fd);
+  if (exec_console >= 0)
+    close(exec_console);
   send_u32("pid", TSRUN_MSG_PID, (uint32_t)pid);
   if (!plan.stage0_wait)
     _exit(0);

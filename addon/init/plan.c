@@ -38,7 +38,7 @@ static const char *const tag_names[] = {
   [TSRUN_TAG_CONSOLE_SOCKET] = "ConsoleSocket", [TSRUN_TAG_SESSION_KEYRING] = "SessionKeyring",
   [TSRUN_TAG_IO_PRIORITY] = "IoPriority", [TSRUN_TAG_SCHEDULER] = "Scheduler",
   [TSRUN_TAG_CPU_AFFINITY] = "CpuAffinity", [TSRUN_TAG_MEMORY_POLICY] = "MemoryPolicy",
-  [TSRUN_TAG_NET_DEVICE] = "NetDevice",
+  [TSRUN_TAG_NET_DEVICE] = "NetDevice", [TSRUN_TAG_EXEC_MODE] = "ExecMode",
 };
 
 const char *tsrun_tag_name(uint32_t tag)
@@ -291,6 +291,9 @@ static int decode_one(struct tsrun_plan *plan, uint32_t tag, struct reader *r)
       return -1;
     return rd_u64(r, &s->period);
   }
+  case TSRUN_TAG_EXEC_MODE:
+    plan->exec_mode = true;
+    return 0;
   case TSRUN_TAG_NET_DEVICE: {
     struct tsrun_net_device *d = PUSH(net_devices, n_net_devices);
     if (d == NULL || rd_str(r, &d->host_name) < 0)
@@ -384,6 +387,16 @@ bool tsrun_plan_has_namespace(const struct tsrun_plan *plan, uint32_t type)
 
 int tsrun_plan_check_init(const struct tsrun_plan *plan, tsrun_error_t *err)
 {
+  if (plan->exec_mode) {
+    /* Joining, not making: nothing may be created, and the container's mount namespace is a must. */
+    if (plan->namespaces != 0 || plan->rootfs || plan->n_mounts || plan->hostname || plan->loopback_up)
+      return FAIL(err, EINVAL, "plan: exec creates nothing");
+    if (plan->n_args == 0 || plan->args[0][0] == '\0')
+      return FAIL(err, EINVAL, "plan: missing process args");
+    if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS))
+      return FAIL(err, EINVAL, "plan: exec must join the container's mount namespace");
+    return 0;
+  }
   if (plan->rootfs == NULL || plan->rootfs[0] != '/')
     return FAIL(err, EINVAL, "plan: missing absolute rootfs");
   if (plan->n_args == 0 || plan->args[0][0] == '\0')

@@ -81,6 +81,7 @@ struct tsrun_plan {
   bool has_memory_policy;
   uint32_t mempolicy_mode, mempolicy_flags;
   const char *mempolicy_nodes; /* "" for none */
+  bool exec_mode; /* tsrun exec: join a running container, no rootfs work */
   struct tsrun_net_device *net_devices;
   size_t n_net_devices;
   /* From CONTINUE: the state JSON per HookKind (index 1 and 2). */

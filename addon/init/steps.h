@@ -2,6 +2,7 @@
 #ifndef TSRUN_STEPS_H
 #define TSRUN_STEPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -54,6 +55,6 @@ void tsrun_run_hooks(const struct tsrun_plan *plan, uint32_t kind);
 
 /* terminal.c */
 int tsrun_console_connect(const struct tsrun_plan *plan);
-void tsrun_console_setup(int sock);
+void tsrun_console_setup(int sock, bool bind_console);
 
 #endif

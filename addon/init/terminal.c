@@ -3,6 +3,7 @@
  * while its host path still resolves. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static int open_peer(int master)
   return fd;
 }
 
-void tsrun_console_setup(int sock)
+void tsrun_console_setup(int sock, bool bind_console)
 {
   cleanup_close int sock_fd = sock;
   cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -87,7 +88,8 @@ void tsrun_console_setup(int sock)
   master = -1;
   char source[64];
   tsrun_fd_path(source, sizeof(source), slave);
-  tsrun_bind_onto_file("terminal", source, "/dev/console");
+  if (bind_console)
+    tsrun_bind_onto_file("terminal", source, "/dev/console");
   if (setsid() < 0)
     tsrun_fail("terminal", errno, "setsid");
   if (ioctl(slave, TIOCSCTTY, 0) < 0)

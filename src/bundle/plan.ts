@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { CloneFlag, CpuAffinityWhen, HookKind, MountKind, RootfsFlag, Tag } from '../protocol/protocol.js';
 import { RecordWriter } from '../protocol/codec.js';
-import type { Hook, IdMapping, LinuxDevice, LinuxDeviceCgroup, LinuxResources, Mount, Spec } from './spec-types.js';
+import type { Hook, IdMapping, LinuxDevice, LinuxDeviceCgroup, LinuxResources, Mount, Process, Spec } from './spec-types.js';
 
 // mount(2) flags
 export const MS = {
@@ -194,7 +194,29 @@ export interface PlanScheduler {
   period: bigint;
 }
 
-export interface ContainerPlan {
+/** What the container's process is given: shared by create's init and by exec. */
+export interface ProcessPlan {
+  rlimits: { resource: number; soft: bigint; hard: bigint }[];
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask: number;
+  capabilities?: CapabilitySets;
+  noNewPrivileges: boolean;
+  oomScoreAdj?: number;
+  cwd: string;
+  args: string[];
+  env: string[];
+  terminal: boolean;
+  consoleSocket?: string;
+  preserveFds: number;
+  scheduler?: PlanScheduler;
+  ioPriority?: { class: number; priority: number };
+  cpuAffinity: { initial?: string; final?: string };
+  warnings: string[];
+}
+
+export interface ContainerPlan extends ProcessPlan {
   id: string;
   bundle: string;
   rootfs: string;
@@ -220,33 +242,21 @@ export interface ContainerPlan {
   maskedPaths: string[];
   readonlyPaths: string[];
   sysctl: [string, string][];
-  rlimits: { resource: number; soft: bigint; hard: bigint }[];
-  uid: number;
-  gid: number;
-  additionalGids: number[];
-  umask: number;
-  capabilities?: CapabilitySets;
-  noNewPrivileges: boolean;
-  oomScoreAdj?: number;
-  cwd: string;
-  args: string[];
-  env: string[];
-  terminal: boolean;
-  consoleSocket?: string;
   personality?: number;
   loopbackUp: boolean;
   createContainerHooks: PlanHook[];
   startContainerHooks: PlanHook[];
-  preserveFds: number;
   /** name of the new session keyring the init joins; undefined with --no-new-keyring */
   sessionKeyring?: string;
-  scheduler?: PlanScheduler;
-  ioPriority?: { class: number; priority: number };
-  cpuAffinity: { initial?: string; final?: string };
   memoryPolicy?: { mode: number; flags: number; nodes: string };
   /** host device name → name in the container ("" keeps it) */
   netDevices: [string, string][];
-  warnings: string[];
+}
+
+/** `tsrun exec`: a process that joins a running container's namespaces. */
+export interface ExecPlan extends ProcessPlan {
+  /** the container init's namespaces that differ from ours, user namespace first */
+  joinNamespaces: { type: number; path: string }[];
 }
 
 export interface PlanOptions {
@@ -372,6 +382,101 @@ export function cgroupResources(spec: Spec): LinuxResources | undefined {
   };
 }
 
+export interface ProcessPlanOptions {
+  consoleSocket?: string;
+  preserveFds?: number;
+  /** /proc/sys/kernel/cap_last_cap of this host */
+  capLastCap?: number;
+}
+
+/** The process part of a plan; pointers are under /process (config.json or exec's process.json). */
+export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: string[]): ProcessPlan {
+  const seenRlimits = new Set<string>();
+  const rlimits = (proc.rlimits ?? []).map((r, i) => {
+    if (seenRlimits.has(r.type)) throw configError(`/process/rlimits/${i}/type`, `duplicate rlimit ${r.type}`);
+    seenRlimits.add(r.type);
+    if (r.soft > r.hard) throw configError(`/process/rlimits/${i}/soft`, `soft limit of ${r.type} exceeds the hard limit`);
+    return { resource: rlimitNumbers[r.type], soft: toU64(r.soft), hard: toU64(r.hard) };
+  });
+
+  const capLastCap = opts.capLastCap ?? 40;
+  const caps = proc.capabilities;
+  const capabilities: CapabilitySets | undefined = caps
+    ? {
+        bounding: capabilityMask(caps.bounding, capLastCap, warnings),
+        effective: capabilityMask(caps.effective, capLastCap, warnings),
+        permitted: capabilityMask(caps.permitted, capLastCap, warnings),
+        inheritable: capabilityMask(caps.inheritable, capLastCap, warnings),
+        ambient: capabilityMask(caps.ambient, capLastCap, warnings),
+      }
+    : undefined;
+
+  if (!posix.isAbsolute(proc.cwd)) throw configError('/process/cwd', 'must be an absolute path');
+  if (!proc.args?.length) throw configError('/process/args', 'args must not be empty');
+  const terminal = proc.terminal === true;
+  if (terminal && !opts.consoleSocket) {
+    throw usageError('cannot allocate tty if tsrun will detach without setting console socket');
+  }
+  if (!terminal && opts.consoleSocket) {
+    throw usageError('cannot use console socket if tsrun will not detach or allocate tty');
+  }
+  if (proc.apparmorProfile) warnings.push('process.apparmorProfile is not applied: AppArmor is not supported');
+  if (proc.selinuxLabel) warnings.push('process.selinuxLabel is not applied: SELinux is not supported');
+
+  let scheduler: PlanScheduler | undefined;
+  if (proc.scheduler) {
+    const s = proc.scheduler;
+    const realtime = s.policy === 'SCHED_FIFO' || s.policy === 'SCHED_RR';
+    if (!realtime && s.priority) throw configError('/process/scheduler/priority', `only SCHED_FIFO and SCHED_RR take a priority`);
+    scheduler = {
+      policy: schedulerPolicies[s.policy],
+      nice: s.nice ?? 0,
+      priority: s.priority ?? 0,
+      flags: (s.flags ?? []).reduce((bits, f) => bits | schedulerFlags[f], 0),
+      runtime: BigInt(s.runtime ?? 0),
+      deadline: BigInt(s.deadline ?? 0),
+      period: BigInt(s.period ?? 0),
+    };
+  }
+  const ioPriority = proc.ioPriority
+    ? { class: ioPriorityClasses[proc.ioPriority.class], priority: proc.ioPriority.priority }
+    : undefined;
+  const cpuAffinity = { initial: proc.execCPUAffinity?.initial, final: proc.execCPUAffinity?.final };
+  for (const when of ['initial', 'final'] as const) {
+    const list = cpuAffinity[when];
+    if (list !== undefined && !cpuList.test(list)) {
+      throw configError(`/process/execCPUAffinity/${when}`, `must be a CPU list such as "0-3,7", got ${JSON.stringify(list)}`);
+    }
+  }
+
+  return {
+    rlimits,
+    uid: proc.user?.uid ?? 0,
+    gid: proc.user?.gid ?? 0,
+    additionalGids: proc.user?.additionalGids ?? [],
+    umask: proc.user?.umask ?? 0o022,
+    capabilities,
+    noNewPrivileges: proc.noNewPrivileges === true,
+    oomScoreAdj: proc.oomScoreAdj,
+    cwd: proc.cwd,
+    args: proc.args,
+    env: proc.env ?? [],
+    terminal,
+    consoleSocket: opts.consoleSocket,
+    preserveFds: opts.preserveFds ?? 0,
+    scheduler,
+    ioPriority,
+    cpuAffinity,
+    warnings,
+  };
+}
+
+/** `tsrun exec`: the process plan plus the namespaces to join. */
+export function buildExecPlan(proc: Process, joinNamespaces: ExecPlan['joinNamespaces'], opts: ProcessPlanOptions): ExecPlan {
+  const warnings: string[] = [];
+  return { ...planProcess(proc, opts, warnings), joinNamespaces };
+}
+
 export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   const warnings: string[] = [];
   const linux = spec.linux ?? {};
@@ -493,35 +598,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     sysctl.push([key, value]);
   }
 
-  const seenRlimits = new Set<string>();
-  const rlimits = (proc.rlimits ?? []).map((r, i) => {
-    if (seenRlimits.has(r.type)) throw configError(`/process/rlimits/${i}/type`, `duplicate rlimit ${r.type}`);
-    seenRlimits.add(r.type);
-    if (r.soft > r.hard) throw configError(`/process/rlimits/${i}/soft`, `soft limit of ${r.type} exceeds the hard limit`);
-    return { resource: rlimitNumbers[r.type], soft: toU64(r.soft), hard: toU64(r.hard) };
-  });
 
-  const capLastCap = opts.capLastCap ?? 40;
-  const caps = proc.capabilities;
-  const capabilities: CapabilitySets | undefined = caps
-    ? {
-        bounding: capabilityMask(caps.bounding, capLastCap, warnings),
-        effective: capabilityMask(caps.effective, capLastCap, warnings),
-        permitted: capabilityMask(caps.permitted, capLastCap, warnings),
-        inheritable: capabilityMask(caps.inheritable, capLastCap, warnings),
-        ambient: capabilityMask(caps.ambient, capLastCap, warnings),
-      }
-    : undefined;
-
-  if (!posix.isAbsolute(proc.cwd)) throw configError('/process/cwd', 'must be an absolute path');
-  if (!proc.args?.length) throw configError('/process/args', 'args must not be empty');
-  const terminal = proc.terminal === true;
-  if (terminal && !opts.consoleSocket) {
-    throw usageError('cannot allocate tty if tsrun will detach without setting console socket');
-  }
-  if (!terminal && opts.consoleSocket) {
-    throw usageError('cannot use console socket if tsrun will not detach or allocate tty');
-  }
   // The spec: a property the runtime cannot apply is an error, not a silent no-op.
   const unsupported: [unknown, string, string][] = [
     [linux.intelRdt, '/linux/intelRdt', 'Intel RDT is not supported'],
@@ -535,34 +612,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   // Clients send these on every container (dockerd a seccomp profile and "docker-default"): as
   // runc does on a host without AppArmor or SELinux, they are skipped with a warning.
   if (linux.seccomp) warnings.push('linux.seccomp is not applied yet: the container runs without a seccomp filter');
-  if (proc.apparmorProfile) warnings.push('process.apparmorProfile is not applied: AppArmor is not supported');
-  if (proc.selinuxLabel) warnings.push('process.selinuxLabel is not applied: SELinux is not supported');
 
-  let scheduler: PlanScheduler | undefined;
-  if (proc.scheduler) {
-    const s = proc.scheduler;
-    const realtime = s.policy === 'SCHED_FIFO' || s.policy === 'SCHED_RR';
-    if (!realtime && s.priority) throw configError('/process/scheduler/priority', `only SCHED_FIFO and SCHED_RR take a priority`);
-    scheduler = {
-      policy: schedulerPolicies[s.policy],
-      nice: s.nice ?? 0,
-      priority: s.priority ?? 0,
-      flags: (s.flags ?? []).reduce((bits, f) => bits | schedulerFlags[f], 0),
-      runtime: BigInt(s.runtime ?? 0),
-      deadline: BigInt(s.deadline ?? 0),
-      period: BigInt(s.period ?? 0),
-    };
-  }
-  const ioPriority = proc.ioPriority
-    ? { class: ioPriorityClasses[proc.ioPriority.class], priority: proc.ioPriority.priority }
-    : undefined;
-  const cpuAffinity = { initial: proc.execCPUAffinity?.initial, final: proc.execCPUAffinity?.final };
-  for (const when of ['initial', 'final'] as const) {
-    const list = cpuAffinity[when];
-    if (list !== undefined && !cpuList.test(list)) {
-      throw configError(`/process/execCPUAffinity/${when}`, `must be a CPU list such as "0-3,7", got ${JSON.stringify(list)}`);
-    }
-  }
 
   let memoryPolicy: ContainerPlan['memoryPolicy'];
   if (linux.memoryPolicy) {
@@ -597,6 +647,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     personality = linux.personality.domain === 'LINUX32' ? 0x0008 : 0x0000;
   }
 
+  const processPlan = planProcess(proc, opts, warnings);
   const hooks = spec.hooks ?? {};
   return {
     id: opts.id,
@@ -620,31 +671,14 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     maskedPaths: (linux.maskedPaths ?? []).map(containerPath),
     readonlyPaths: (linux.readonlyPaths ?? []).map(containerPath),
     sysctl,
-    rlimits,
-    uid: proc.user?.uid ?? 0,
-    gid: proc.user?.gid ?? 0,
-    additionalGids: proc.user?.additionalGids ?? [],
-    umask: proc.user?.umask ?? 0o022,
-    capabilities,
-    noNewPrivileges: proc.noNewPrivileges === true,
-    oomScoreAdj: proc.oomScoreAdj,
-    cwd: proc.cwd,
-    args: proc.args,
-    env: proc.env ?? [],
-    terminal,
-    consoleSocket: opts.consoleSocket,
+    ...processPlan,
     personality,
     loopbackUp: newNs.has('network'),
     createContainerHooks: (hooks.createContainer ?? []).map(hookPlan),
     startContainerHooks: (hooks.startContainer ?? []).map(hookPlan),
-    preserveFds: opts.preserveFds ?? 0,
     sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
-    scheduler,
-    ioPriority,
-    cpuAffinity,
     memoryPolicy,
     netDevices,
-    warnings,
   };
 }
 
@@ -652,6 +686,32 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
 function toU64(n: number): bigint {
   if (n >= 2 ** 64 - 1 || n < 0) return (1n << 64n) - 1n;
   return BigInt(Math.trunc(n));
+}
+
+/** The records of the process itself, for create and exec alike. */
+function encodeProcess(w: RecordWriter, plan: ProcessPlan): void {
+  for (const r of plan.rlimits) w.add(Tag.Rlimit, (f) => f.u32(r.resource).u32(0).u64(r.soft).u64(r.hard));
+  w.add(Tag.User, (f) => {
+    f.u32(plan.uid).u32(plan.gid).i32(plan.umask).u32(plan.additionalGids.length);
+    for (const g of plan.additionalGids) f.u32(g);
+  });
+  const caps = plan.capabilities;
+  if (caps) {
+    w.add(Tag.Capabilities, (f) => f.u64(caps.bounding).u64(caps.effective).u64(caps.permitted).u64(caps.inheritable).u64(caps.ambient));
+  }
+  if (plan.noNewPrivileges) w.add(Tag.NoNewPrivileges);
+  if (plan.oomScoreAdj !== undefined) w.add(Tag.OomScoreAdj, (f) => f.i32(plan.oomScoreAdj!));
+  w.add(Tag.Cwd, (f) => f.str(plan.cwd));
+  w.add(Tag.Args, (f) => f.strs(plan.args));
+  w.add(Tag.Env, (f) => f.strs(plan.env));
+  w.add(Tag.PreserveFds, (f) => f.u32(plan.preserveFds));
+  if (plan.consoleSocket) w.add(Tag.ConsoleSocket, (f) => f.str(plan.consoleSocket!));
+  const io = plan.ioPriority;
+  if (io) w.add(Tag.IoPriority, (f) => f.u32(io.class).u32(io.priority));
+  const s = plan.scheduler;
+  if (s) w.add(Tag.Scheduler, (f) => f.u32(s.policy).i32(s.nice).u32(s.priority).u64(s.flags).u64(s.runtime).u64(s.deadline).u64(s.period));
+  if (plan.cpuAffinity.initial) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Initial).str(plan.cpuAffinity.initial!));
+  if (plan.cpuAffinity.final) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Final).str(plan.cpuAffinity.final!));
 }
 
 /** The Plan payload for tsrun-init (see protocol.ts for each record's layout). */
@@ -681,22 +741,8 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   for (const p of plan.maskedPaths) w.add(Tag.MaskedPath, (f) => f.str(p));
   for (const p of plan.readonlyPaths) w.add(Tag.ReadonlyPath, (f) => f.str(p));
   for (const [k, v] of plan.sysctl) w.add(Tag.Sysctl, (f) => f.str(k).str(v));
-  for (const r of plan.rlimits) w.add(Tag.Rlimit, (f) => f.u32(r.resource).u32(0).u64(r.soft).u64(r.hard));
-  w.add(Tag.User, (f) => {
-    f.u32(plan.uid).u32(plan.gid).i32(plan.umask).u32(plan.additionalGids.length);
-    for (const g of plan.additionalGids) f.u32(g);
-  });
-  const caps = plan.capabilities;
-  if (caps) {
-    w.add(Tag.Capabilities, (f) => f.u64(caps.bounding).u64(caps.effective).u64(caps.permitted).u64(caps.inheritable).u64(caps.ambient));
-  }
-  if (plan.noNewPrivileges) w.add(Tag.NoNewPrivileges);
-  if (plan.oomScoreAdj !== undefined) w.add(Tag.OomScoreAdj, (f) => f.i32(plan.oomScoreAdj!));
-  w.add(Tag.Cwd, (f) => f.str(plan.cwd));
-  w.add(Tag.Args, (f) => f.strs(plan.args));
-  w.add(Tag.Env, (f) => f.strs(plan.env));
+  encodeProcess(w, plan);
   w.add(Tag.StateDir, (f) => f.str(opts.stateDir));
-  w.add(Tag.PreserveFds, (f) => f.u32(plan.preserveFds));
   const hookRecord = (kind: number, h: PlanHook) =>
     w.add(Tag.Hook, (f) => f.u32(kind).u32(h.timeoutSec).str(h.path).strs(h.args).strs(h.env));
   for (const h of plan.createContainerHooks) hookRecord(HookKind.CreateContainer, h);
@@ -704,16 +750,19 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   if (plan.personality !== undefined) w.add(Tag.Personality, (f) => f.u32(plan.personality!));
   if (opts.stage0Wait) w.add(Tag.Stage0Wait);
   if (plan.loopbackUp) w.add(Tag.LoopbackUp);
-  if (plan.consoleSocket) w.add(Tag.ConsoleSocket, (f) => f.str(plan.consoleSocket!));
   if (plan.sessionKeyring) w.add(Tag.SessionKeyring, (f) => f.str(plan.sessionKeyring!));
-  const io = plan.ioPriority;
-  if (io) w.add(Tag.IoPriority, (f) => f.u32(io.class).u32(io.priority));
-  const s = plan.scheduler;
-  if (s) w.add(Tag.Scheduler, (f) => f.u32(s.policy).i32(s.nice).u32(s.priority).u64(s.flags).u64(s.runtime).u64(s.deadline).u64(s.period));
-  if (plan.cpuAffinity.initial) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Initial).str(plan.cpuAffinity.initial!));
   for (const [hostName, name] of plan.netDevices) w.add(Tag.NetDevice, (f) => f.str(hostName).str(name));
   const mp = plan.memoryPolicy;
   if (mp) w.add(Tag.MemoryPolicy, (f) => f.u32(mp.mode).u32(mp.flags).str(mp.nodes));
-  if (plan.cpuAffinity.final) w.add(Tag.CpuAffinity, (f) => f.u32(CpuAffinityWhen.Final).str(plan.cpuAffinity.final!));
+  return w.bytes();
+}
+
+/** The Plan payload of an exec: join, then set up only the process (ExecMode). */
+export function encodeExecPlan(plan: ExecPlan, opts: { stage0Wait: boolean }): Buffer {
+  const w = new RecordWriter();
+  w.add(Tag.ExecMode);
+  for (const ns of plan.joinNamespaces) w.add(Tag.NsPath, (f) => f.u32(ns.type).str(ns.path));
+  encodeProcess(w, plan);
+  if (opts.stage0Wait) w.add(Tag.Stage0Wait);
   return w.bytes();
 }

@@ -12,9 +12,10 @@ export interface GlobalArgs {
 }
 
 export interface OptionSpec {
-  type: 'string' | 'boolean' | 'number';
+  /** 'array': a string that may be given several times (--env A=1 --env B=2) */
+  type: 'string' | 'boolean' | 'number' | 'array';
   alias?: string;
-  default?: string | boolean | number;
+  default?: string | boolean | number | string[];
   choices?: readonly string[];
   describe: string;
   hidden?: boolean;

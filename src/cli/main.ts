@@ -18,6 +18,7 @@ import { SPEC_VERSION, TSRUN_VERSION } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
 import { create } from './create.js';
 import { del } from './delete.js';
+import { exec } from './exec.js';
 import { features } from './features.js';
 import { kill } from './kill.js';
 import { list } from './list.js';
@@ -29,7 +30,7 @@ import { start } from './start.js';
 import { state } from './state.js';
 
 type AnyCommand = CommandSpec<never>;
-const commands = [create, start, run, state, kill, del, list, pause, resume, ps, spec, features] as unknown as AnyCommand[];
+const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, spec, features] as unknown as AnyCommand[];
 
 export function versionText(): string {
   return `tsrun version ${TSRUN_VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
@@ -44,7 +45,7 @@ function report(err: unknown): void {
   if (err instanceof TsrunError && log.debugEnabled && err.cause) {
     process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
   }
-  process.exitCode = 1;
+  process.exitCode = err instanceof TsrunError ? err.exitCode : 1;
 }
 
 /** What both parsers hand to a command once the global flags are applied. */
@@ -56,25 +57,48 @@ async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unk
   await cmd.run(args as never);
 }
 
-/** The command name: the first word that is neither a global flag nor a global flag's value. */
-function findCommand(argv: string[]): AnyCommand | undefined {
-  for (let i = 0; i < argv.length; i++) {
+/**
+ * The index of the first word that is neither a flag nor a flag's value, from `from` on; -1 when
+ * there is none or a flag is not known (the slow path then explains).
+ */
+function firstWord(argv: string[], from: number, options: Record<string, OptionSpec>): number {
+  const byAlias = new Map(Object.entries(options).flatMap(([name, o]) => (o.alias ? [[o.alias, o] as const] : [])));
+  for (let i = from; i < argv.length; i++) {
     const token = argv[i];
-    if (!token.startsWith('-')) return commands.find((c) => c.name === token);
-    if (!token.startsWith('--')) return undefined;
-    const name = token.slice(2);
-    const option = globalOptions[name];
-    if (!option && !name.includes('=')) return undefined;
-    if (option?.type === 'string') i++;
+    if (token === '--') return i + 1 < argv.length ? i + 1 : -1;
+    if (!token.startsWith('-') || token === '-') return i;
+    const name = token.replace(/^--?/, '');
+    if (name.includes('=')) continue;
+    const option = token.startsWith('--') ? options[name] : name.length === 1 ? byAlias.get(name) : undefined;
+    if (!option) return -1;
+    if (option.type !== 'boolean') i++;
   }
-  return undefined;
+  return -1;
+}
+
+/** The command and where its name stands in argv. */
+function findCommand(argv: string[]): { cmd: AnyCommand; at: number } | undefined {
+  const at = firstWord(argv, 0, globalOptions);
+  const cmd = at < 0 ? undefined : commands.find((c) => c.name === argv[at]);
+  return cmd && { cmd, at };
 }
 
 /** Parses argv with yargs-parser; undefined unless every word is understood. */
 export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs & Record<string, unknown> } | undefined {
-  const cmd = findCommand(argv);
-  if (!cmd) return undefined;
+  const found = findCommand(argv);
+  if (!found) return undefined;
+  const { cmd } = found;
   const options: Record<string, OptionSpec> = { ...globalOptions, ...cmd.options };
+  // Words after a command's own positionals belong to it as they are (exec's command line, ps's
+  // arguments), flags included, as runc reads them: parse only what comes before.
+  let rest: string[] | undefined;
+  if (cmd.rest) {
+    const id = firstWord(argv, found.at + 1, options);
+    if (id < 0) return undefined;
+    rest = argv.slice(id + 1);
+    if (rest[0] === '--') rest.shift();
+    argv = argv.slice(0, id + 1);
+  }
   const byType = (t: OptionSpec['type']) => Object.keys(options).filter((k) => options[k].type === t);
   const alias: Record<string, string> = {};
   const defaults: Record<string, unknown> = {};
@@ -86,25 +110,32 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
     string: byType('string'),
     boolean: byType('boolean'),
     number: byType('number'),
+    array: byType('array'),
     alias,
     default: defaults,
     configuration: {
       'camel-case-expansion': false,
       'boolean-negation': false,
       'dot-notation': false,
-      'duplicate-arguments-array': false,
+      // repeated array flags add up (--env A=1 -e B=2); any other flag given twice: the last wins
+      'duplicate-arguments-array': true,
+      'flatten-duplicate-arrays': true,
       'parse-numbers': false,
       'parse-positional-numbers': false,
       'strip-aliased': true,
+      'greedy-arrays': false,
     },
   });
   const known = new Set(Object.keys(options));
-  for (const [key, value] of Object.entries(parsed)) {
+  for (const [key, given] of Object.entries(parsed)) {
     if (key === '_') continue;
     const o = options[key];
+    const value = o?.type !== 'array' && Array.isArray(given) ? given[given.length - 1] : given;
+    parsed[key] = value;
     if (!known.has(key) || value === undefined) return undefined;
     if (o.type === 'number' && (typeof value !== 'number' || Number.isNaN(value))) return undefined;
     if (o.type === 'string' && typeof value !== 'string') return undefined;
+    if (o.type === 'array' && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) return undefined;
     if (o.choices && !o.choices.includes(value as string)) return undefined;
   }
   const words = parsed._.map(String).slice(1);
@@ -115,7 +146,7 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
   cmd.positionals.forEach((p, i) => {
     if (i < words.length) args[p.name] = words[i];
   });
-  if (cmd.rest) args[cmd.rest] = words.slice(cmd.positionals.length);
+  if (cmd.rest) args[cmd.rest] = [...words.slice(cmd.positionals.length), ...(rest ?? [])];
   return { cmd, args: args as GlobalArgs & Record<string, unknown> };
 }
 
@@ -124,6 +155,7 @@ async function slowParse(argv: string[]): Promise<void> {
   const yargs = loadYargs();
   const toYargs = (o: OptionSpec) => ({
     type: o.choices ? undefined : o.type,
+    string: o.type === 'array' ? true : undefined,
     choices: o.choices,
     alias: o.alias,
     default: o.default,

@@ -4,11 +4,7 @@
  * step inside the container. Each step that makes something pushes its reversal, so a failure at
  * any point leaves nothing behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadBundle } from '../bundle/load.js';
 import { buildPlan, cgroupResources, encodePlan, type ContainerPlan } from '../bundle/plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
@@ -17,13 +13,13 @@ import { openCgroupManager } from '../cgroups/index.js';
 import { TsrunError, fromSystemError, wrap } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
-import { initHelperPath, native } from '../native.js';
-import { Channel } from '../protocol/channel.js';
+import { native } from '../native.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
-import { HookKind, Msg, PROTOCOL_VERSION, Tag } from '../protocol/protocol.js';
+import { HookKind, Msg, Tag } from '../protocol/protocol.js';
 import { readProcStat, waitForExit } from '../state/proc.js';
 import { ContainerLock, writeRecord, type ContainerRecord } from '../state/store.js';
 import { hookState } from './status.js';
+import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
 import { Undo } from './undo.js';
 
 export interface CreateOptions {
@@ -49,16 +45,14 @@ export interface CreatedContainer {
   close(): void;
 }
 
-const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   log.phase('create: start');
   const { bundle, spec } = loadBundle(opts.bundle);
   log.phase('create: config loaded and validated');
   // In the foreground tsrun is its own console socket, as runc is: nobody else could take the pty.
-  const ownConsole = opts.foreground === true && spec.process?.terminal === true && !opts.consoleSocket;
-  const consoleDir = ownConsole ? mkdtempSync(join(tmpdir(), 'tsrun-console-')) : undefined;
-  const consoleSocket = consoleDir ? join(consoleDir, 'console.sock') : opts.consoleSocket;
+  const ownTerminal = opts.foreground === true && spec.process?.terminal === true && !opts.consoleSocket ? ownConsole() : undefined;
+  const consoleSocket = ownTerminal?.path ?? opts.consoleSocket;
   const plan = buildPlan(spec, {
     id: opts.id,
     bundle,
@@ -73,17 +67,12 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   log.phase('create: planned');
 
   const undo = new Undo();
-  let ptyMaster: Promise<number> | undefined;
-  if (consoleDir && consoleSocket) {
-    ptyMaster = native.receiveFd(consoleSocket, HANDSHAKE_TIMEOUT_MS);
-    undo.push('console socket', () => releaseConsoleSocket(consoleSocket));
-    ptyMaster.catch(() => undefined).finally(() => rmSync(consoleDir, { recursive: true, force: true }));
-  }
+  if (ownTerminal) undo.push('console socket', () => ownTerminal.release());
   const lock = ContainerLock.createNew(opts.root, opts.id);
   undo.push('state directory', () => lock.removeDir());
   try {
     const created = await createLocked(opts, spec, plan, lock, undo);
-    if (ptyMaster) created.ptyMaster = await ptyMaster;
+    if (ownTerminal) created.ptyMaster = await ownTerminal.master;
     return created;
   } catch (err) {
     throw await undo.rollback(err);
@@ -119,6 +108,7 @@ async function createLocked(
     annotations: spec.annotations,
     cgroup: { version: cgroup.version, paths: cgroup.paths, created: [...cgroup.created] },
     hooks: spec.hooks,
+    process: spec.process,
     started: false,
     creating: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' },
   };
@@ -127,21 +117,11 @@ async function createLocked(
   log.phase('create: cgroup ready');
   expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
-  const { helper, channel } = startHelper(plan.preserveFds);
-  undo.push('init helper', () => {
-    channel.close();
-    if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGKILL');
-  });
-
-  log.phase('create: helper spawned');
-  const hello = new FieldReader(await channel.expect(Msg.Hello, 'start init', HANDSHAKE_TIMEOUT_MS));
-  const version = hello.u32();
-  if (version !== PROTOCOL_VERSION) {
-    throw new TsrunError(`tsrun-init speaks protocol ${version}, tsrun ${PROTOCOL_VERSION}: reinstall tsrun`, { kind: 'internal' });
-  }
-  channel.send(Msg.Plan, encodePlan(plan, { stateDir: paths.dir, stage0Wait: opts.foreground === true }));
-  const pid = new FieldReader(await channel.expect(Msg.Pid, 'clone container init', HANDSHAKE_TIMEOUT_MS)).u32();
-  log.phase('create: init cloned');
+  const { helper, channel, pid } = await startHelper(
+    encodePlan(plan, { stateDir: paths.dir, stage0Wait: opts.foreground === true }),
+    plan.preserveFds,
+    (abort) => undo.push('init helper', abort),
+  );
   const startTime = readProcStat(pid)?.startTime;
   if (!startTime) throw new TsrunError(`container init ${pid} exited during create`, { kind: 'kernel' });
   record.pid = pid;
@@ -195,37 +175,6 @@ async function createLocked(
   return { record, waitStatus, close: () => channel.close() };
 }
 
-/** Unblocks a receiveFd() still waiting (create failed before the init connected). */
-function releaseConsoleSocket(path: string): Promise<void> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.on('connect', () => s.destroy());
-    s.on('close', () => resolve());
-    s.on('error', () => resolve());
-  });
-}
-
-function startHelper(preserveFds: number): { helper: ChildProcess; channel: Channel } {
-  const syncFd = 3 + preserveFds;
-  const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
-  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe');
-  let helper: ChildProcess;
-  try {
-    helper = spawn(initHelperPath(), ['--sync-fd', String(syncFd)], { stdio, env: {} });
-  } catch (err) {
-    throw fromSystemError(err, 'start tsrun-init');
-  }
-  const exited = new Promise<string>((resolve) => {
-    helper.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit status ${code}`));
-    helper.once('error', (err) => resolve(err.message));
-  });
-  const channel = new Channel(helper.stdio[syncFd] as Socket, {
-    onLog: (level, message) => (level === 'warn' ? log.warn(message) : log.debug(message)),
-    exitDescription: () => Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]),
-  });
-  return { helper, channel };
-}
 
 function hookBudgetMs(spec: Spec): number {
   const hooks = [...(spec.hooks?.createContainer ?? [])];

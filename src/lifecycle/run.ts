@@ -23,27 +23,35 @@ export async function runContainer(opts: CreateOptions & { detach: boolean }): P
   }
   if (opts.detach || !created.waitStatus) return 0;
 
+  const status = await waitInForeground(created.record.pid, created.waitStatus, created.ptyMaster, created.close);
+  log.phase('run: container exited');
+  await deleteContainer(opts.root, opts.id, true);
+  log.phase('run: deleted');
+  return exitCodeOf(status);
+}
+
+/**
+ * Stays with a process until it exits (run and exec in the foreground): the signals tsrun gets go
+ * to it, and its terminal, if tsrun holds the pty master, is connected to ours. Returns the raw
+ * wait status.
+ */
+export async function waitInForeground(pid: number, waitStatus: Promise<number>, ptyMaster: number | undefined, close: () => void): Promise<number> {
   const forward = (sig: NodeJS.Signals) => {
     try {
-      process.kill(created.record.pid, sig);
+      process.kill(pid, sig);
     } catch {
       // already gone: its exit status is on its way
     }
   };
   for (const sig of forwarded) process.on(sig, forward);
-  const detachTerminal = created.ptyMaster !== undefined ? await attachTerminal(created.ptyMaster) : undefined;
-  let status: number;
+  const detachTerminal = ptyMaster !== undefined ? await attachTerminal(ptyMaster) : undefined;
   try {
-    status = await created.waitStatus;
+    return await waitStatus;
   } finally {
     for (const sig of forwarded) process.off(sig, forward);
-    created.close();
+    close();
     await detachTerminal?.();
   }
-  log.phase('run: container exited');
-  await deleteContainer(opts.root, opts.id, true);
-  log.phase('run: deleted');
-  return exitCodeOf(status);
 }
 
 /** A raw wait(2) status as a shell exit code. */

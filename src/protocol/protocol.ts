@@ -47,6 +47,11 @@
  *             fifo closes on exec (O_CLOEXEC) and start reads EOF.
  *   0 → N  Exit{wait status}         (only with Stage0Wait: stage 0 is init's parent and reaps it)
  *
+ * `tsrun exec` uses the same messages with an ExecMode plan: stage 0 connects the console socket
+ * and joins the container's namespaces (NsPath; user first), clones the process; Node adds it to
+ * the container's cgroup and sends Continue; the process sets up its terminal, rlimits, scheduling,
+ * user and capabilities, sends Ready and execs at once (no exec.fifo, no mounts, no hooks).
+ *
  *   Error{errno, step, message} and Log{level, message} may come from 0 or 1 at any time; after
  *   Error the sender exits 1. EOF without Ready means the helper died: Node reports its status.
  */
@@ -108,6 +113,7 @@ export const Tag = {
   CpuAffinity: 33, // u32 CpuAffinityWhen, str CPU list ("0-3,7"): sched_setaffinity
   MemoryPolicy: 34, // u32 mode (MPOL_*), u32 flags (MPOL_F_*), str node list ("" for none): set_mempolicy
   NetDevice: 35, // str host name, str name in the container ("" = the same): moved into the new netns
+  ExecMode: 36, // empty: `tsrun exec` — join the container (NsPath), set up only the process, no fifo
 } as const;
 export type TagType = (typeof Tag)[keyof typeof Tag];
 

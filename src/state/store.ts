@@ -6,7 +6,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { TsrunError, fromSystemError, stateError } from '../errors.js';
 import { native, type Native } from '../native.js';
-import type { Hooks } from '../bundle/spec-types.js';
+import type { Hooks, Process } from '../bundle/spec-types.js';
 import { statePaths, type StatePaths } from './paths.js';
 
 /** What tsrun records about a container (not the spec's state: see lifecycle/status.ts). */
@@ -26,6 +26,8 @@ export interface ContainerRecord {
   cgroup: { version: 1 | 2; paths: Record<string, string>; created: string[] };
   /** poststart and poststop run after create has returned, from the config as it was then */
   hooks?: Hooks;
+  /** the config's process: what exec starts from when it is not given a whole process.json */
+  process?: Process;
   /** set by start once the fifo has been read */
   started: boolean;
   /**

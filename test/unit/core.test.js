@@ -130,3 +130,19 @@ test('list: table like runc, -q ids, json array', () => {
   assert.equal(formatList([r], 'table', true), 'web\n');
   assert.deepEqual(JSON.parse(formatList([r], 'json', false)), [r]);
 });
+
+test('cli: the fast parser reads runc\'s command lines, and leaves what it does not know to yargs', async () => {
+  const { fastParse } = await import('../../dist/cli/main.js');
+  const exec = fastParse(['--root', '/r', 'exec', '--env', 'A=1', '-e', 'B=2', '--cwd', '/a', '--cwd', '/b', '-t', 'c1', 'sh', '-c', 'echo -n x']).args;
+  assert.deepEqual([exec.root, exec.env, exec.cwd, exec.tty, exec.id, exec.command], ['/r', ['A=1', 'B=2'], '/b', true, 'c1', ['sh', '-c', 'echo -n x']]);
+  assert.deepEqual(fastParse(['ps', '--format', 'json', 'c1', '--', '-o', 'pid']).args['ps-args'], ['-o', 'pid']);
+  const kill = fastParse(['kill', '--all', 'c1', 'KILL']).args;
+  assert.deepEqual([kill.all, kill.id, kill.signal], [true, 'c1', 'KILL']);
+  const create = fastParse(['--log', '/l', '--log-format', 'json', 'create', '--bundle', '/b', '--pid-file', '/p', '--no-pivot', 'c1']).args;
+  assert.deepEqual([create.log, create['log-format'], create.bundle, create['pid-file'], create['no-pivot']], ['/l', 'json', '/b', '/p', true]);
+  assert.equal(fastParse(['state', '--bogus', 'c1']), undefined, 'unknown flag');
+  assert.equal(fastParse(['kill']), undefined, 'missing id');
+  assert.equal(fastParse(['state', 'a', 'b']), undefined, 'extra word');
+  assert.equal(fastParse(['--log-format', 'xml', 'state', 'c1']), undefined, 'bad choice');
+  assert.equal(fastParse(['state', '--help']), undefined, 'help is yargs\'s');
+});

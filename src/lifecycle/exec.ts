@@ -1,0 +1,156 @@
+/**
+ * exec: a new process in a running container. It joins the init's namespaces (those that differ
+ * from tsrun's own, user namespace first) and its cgroup, and gets its own process settings: a
+ * whole process.json (--process, what containerd and podman send) or the container's process with
+ * runc's flags applied. Detached it returns once the process runs; in the foreground it waits and
+ * returns the process's exit status.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { buildExecPlan, encodeExecPlan, namespaceFlags } from '../bundle/plan.js';
+import type { Process } from '../bundle/spec-types.js';
+import { validateProcess } from '../bundle/validate.js';
+import { TsrunError, configError, fromSystemError, stateError, usageError, wrap } from '../errors.js';
+import { log } from '../log.js';
+import { FieldReader } from '../protocol/codec.js';
+import { Msg } from '../protocol/protocol.js';
+import { readRecord, type ContainerRecord } from '../state/store.js';
+import { recordedCgroup } from './cgroup.js';
+import { writePidFile } from './create.js';
+import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
+import { exitCodeOf, waitInForeground } from './run.js';
+import { containerStatus } from './status.js';
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  /** a process.json (the spec's process object); the flags below are then ignored */
+  processFile?: string;
+  args: string[];
+  tty: boolean;
+  cwd?: string;
+  env: string[];
+  /** "uid" or "uid:gid" */
+  user?: string;
+  additionalGids: number[];
+  caps: string[];
+  noNewPrivs: boolean;
+  detach: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  ignorePaused: boolean;
+}
+
+/** /proc/<pid>/ns names, user first: joining it first gives the rights to join the others. */
+const nsFiles: [string, string][] = [
+  ['user', 'user'], ['ipc', 'ipc'], ['uts', 'uts'], ['net', 'network'], ['pid', 'pid'], ['cgroup', 'cgroup'],
+  ['time', 'time'], ['mnt', 'mount'],
+];
+
+/** The init's namespaces that are not tsrun's own: what the container created or joined. */
+export function containerNamespaces(pid: number, procRoot = '/proc'): { type: number; path: string }[] {
+  const joins: { type: number; path: string }[] = [];
+  for (const [file, type] of nsFiles) {
+    const path = `${procRoot}/${pid}/ns/${file}`;
+    let theirs: number;
+    try {
+      theirs = statSync(path).ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && file === 'time') continue; // kernel < 5.6
+      throw fromSystemError(err, `inspect the container's ${type} namespace`);
+    }
+    if (theirs !== statSync(`${procRoot}/self/ns/${file}`).ino) joins.push({ type: namespaceFlags[type], path });
+  }
+  return joins;
+}
+
+/** The process to start: process.json as given, or the container's with runc's exec flags applied. */
+export function execProcess(record: ContainerRecord, opts: ExecOptions): Process {
+  if (opts.processFile) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(opts.processFile, 'utf8'));
+    } catch (err) {
+      if (err instanceof SyntaxError) throw configError('', `${opts.processFile}: invalid JSON: ${err.message}`);
+      throw fromSystemError(err, `read ${opts.processFile}`, 'config');
+    }
+    validateProcess(parsed, opts.processFile);
+    return parsed as Process;
+  }
+  if (!opts.args.length) throw usageError('exec needs a command, or --process');
+  const base: Process = record.process ?? { cwd: '/', args: opts.args };
+  const proc: Process = structuredClone(base);
+  proc.args = opts.args;
+  proc.terminal = opts.tty;
+  if (opts.cwd) proc.cwd = opts.cwd;
+  const env = new Map((proc.env ?? []).map((kv) => [kv.split('=')[0], kv] as const));
+  for (const kv of opts.env) env.set(kv.split('=')[0], kv);
+  proc.env = [...env.values()];
+  if (opts.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(opts.user);
+    if (!m) throw usageError(`--user must be uid or uid:gid, got ${JSON.stringify(opts.user)}`);
+    proc.user = { ...(proc.user ?? { uid: 0, gid: 0 }), uid: Number(m[1]), ...(m[2] !== undefined ? { gid: Number(m[2]) } : {}) };
+  }
+  if (opts.additionalGids.length) {
+    proc.user = { ...(proc.user ?? { uid: 0, gid: 0 }) };
+    proc.user.additionalGids = [...(proc.user.additionalGids ?? []), ...opts.additionalGids];
+  }
+  if (opts.caps.length) {
+    const caps = (proc.capabilities = { ...proc.capabilities });
+    for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), ...opts.caps];
+  }
+  if (opts.noNewPrivs) proc.noNewPrivileges = true;
+  return proc;
+}
+
+export async function execInContainer(opts: ExecOptions): Promise<number> {
+  const record = readRecord(opts.root, opts.id);
+  const status = await containerStatus(opts.root, record);
+  if (status === 'stopped' || status === 'creating') throw stateError(`cannot exec in a ${status} container`);
+  if (status === 'paused' && !opts.ignorePaused) {
+    throw stateError('cannot exec in a paused container (use --ignore-paused to override)');
+  }
+  const proc = execProcess(record, opts);
+  const terminal = !opts.detach && proc.terminal === true && !opts.consoleSocket ? ownConsole() : undefined;
+  const plan = buildExecPlan(proc, containerNamespaces(record.pid), {
+    consoleSocket: terminal?.path ?? opts.consoleSocket,
+    preserveFds: opts.preserveFds,
+  });
+  for (const warning of plan.warnings) log.warn(warning);
+
+  let abort = () => {};
+  let pid = 0;
+  try {
+    const started = await startHelper(encodeExecPlan(plan, { stage0Wait: !opts.detach }), plan.preserveFds, (a) => (abort = a));
+    pid = started.pid;
+    try {
+      recordedCgroup(record).addProcess(pid);
+    } catch (err) {
+      throw wrap(err, "add the process to the container's cgroup");
+    }
+    started.channel.send(Msg.Continue);
+    await started.channel.expect(Msg.Ready, 'set up the process', HANDSHAKE_TIMEOUT_MS);
+    if (opts.pidFile) writePidFile(opts.pidFile, pid);
+    started.helper.unref();
+    if (opts.detach) {
+      started.channel.close();
+      return 0;
+    }
+    const waitStatus = started.channel
+      .expect(Msg.Exit, 'wait for the process', 2 ** 31 - 1)
+      .then((payload) => new FieldReader(payload).i32());
+    const master = terminal ? await terminal.master : undefined;
+    return exitCodeOf(await waitInForeground(pid, waitStatus, master, () => started.channel.close()));
+  } catch (err) {
+    abort();
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await terminal?.release();
+    throw err instanceof TsrunError ? err : wrap(err, 'exec');
+  }
+}

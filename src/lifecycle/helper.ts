@@ -1,0 +1,89 @@
+/**
+ * Starting tsrun-init and the first steps of its handshake, shared by create and exec: spawn it
+ * with the container's stdio (and preserved fds) plus the sync socket, check its protocol version,
+ * send the plan and learn the pid of the process it cloned. Also the console socket tsrun serves
+ * itself when a foreground process asks for a terminal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TsrunError, fromSystemError } from '../errors.js';
+import { log } from '../log.js';
+import { initHelperPath, native } from '../native.js';
+import { Channel } from '../protocol/channel.js';
+import { FieldReader } from '../protocol/codec.js';
+import { Msg, PROTOCOL_VERSION } from '../protocol/protocol.js';
+
+export const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+export interface StartedHelper {
+  helper: ChildProcess;
+  channel: Channel;
+  /** host pid of the process the helper cloned (the container init, or the exec'd process) */
+  pid: number;
+  /** kills the helper if it still runs and closes the socket */
+  abort(): void;
+}
+
+/** Spawns tsrun-init, sends `plan`, returns once the helper reports the pid it cloned. */
+export async function startHelper(plan: Buffer, preserveFds: number, onSpawned: (abort: () => void) => void): Promise<StartedHelper> {
+  const syncFd = 3 + preserveFds;
+  const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
+  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
+  stdio.push('pipe');
+  let helper: ChildProcess;
+  try {
+    helper = spawn(initHelperPath(), ['--sync-fd', String(syncFd)], { stdio, env: {} });
+  } catch (err) {
+    throw fromSystemError(err, 'start tsrun-init');
+  }
+  const exited = new Promise<string>((resolve) => {
+    helper.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit status ${code}`));
+    helper.once('error', (err) => resolve(err.message));
+  });
+  const channel = new Channel(helper.stdio[syncFd] as Socket, {
+    onLog: (level, message) => (level === 'warn' ? log.warn(message) : log.debug(message)),
+    exitDescription: () => Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]),
+  });
+  const abort = () => {
+    channel.close();
+    if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGKILL');
+  };
+  onSpawned(abort);
+  log.phase('helper spawned');
+
+  const version = new FieldReader(await channel.expect(Msg.Hello, 'start init', HANDSHAKE_TIMEOUT_MS)).u32();
+  if (version !== PROTOCOL_VERSION) {
+    throw new TsrunError(`tsrun-init speaks protocol ${version}, tsrun ${PROTOCOL_VERSION}: reinstall tsrun`, { kind: 'internal' });
+  }
+  channel.send(Msg.Plan, plan);
+  const pid = new FieldReader(await channel.expect(Msg.Pid, 'clone the process', HANDSHAKE_TIMEOUT_MS)).u32();
+  log.phase('process cloned');
+  return { helper, channel, pid, abort };
+}
+
+/** A console socket served by tsrun itself: what a foreground run or exec with a terminal uses. */
+export interface OwnConsole {
+  path: string;
+  /** the pty master the process sends */
+  master: Promise<number>;
+  /** unblocks the wait if the process never connects (a failed create or exec) */
+  release(): Promise<void>;
+}
+
+export function ownConsole(): OwnConsole {
+  const dir = mkdtempSync(join(tmpdir(), 'tsrun-console-'));
+  const path = join(dir, 'console.sock');
+  const master = native.receiveFd(path, HANDSHAKE_TIMEOUT_MS);
+  master.catch(() => undefined).finally(() => rmSync(dir, { recursive: true, force: true }));
+  const release = () =>
+    new Promise<void>((resolve) => {
+      const s = connect(path);
+      s.on('connect', () => s.destroy());
+      s.on('close', () => resolve());
+      s.on('error', () => resolve());
+    });
+  return { path, master, release };
+}
