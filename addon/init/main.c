@@ -111,27 +111,50 @@ static void open_state_fds(const struct tsrun_plan *plan)
     tsrun_fail("state", errno, "open \"%s/exec.fifo\"", plan->state_dir);
 }
 
-__attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
+/* The first steps of the cloned process, init or exec: name it, keep it out of reach until
+ * execve, wait for Node's Continue (cgroup joined, id maps written) and become root of its user
+ * namespace. */
+static void begin_process(struct tsrun_plan *plan, const char *name)
 {
   tsrun_error_t err;
-  char exe[PATH_MAX];
-
-  prctl(PR_SET_NAME, "tsrun:[1:init]", 0, 0, 0);
+  prctl(PR_SET_NAME, name, 0, 0, 0);
   /* Until execve resets it: nothing in the container may ptrace us or open our /proc files
    * while we hold host fds (CVE-2016-9962). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     tsrun_fail("init", errno, "clear dumpable");
-
   /* Directories and files made during setup get 0755/0644 whatever Node's umask is; without a
    * umask in the plan the process keeps 022, runc's default. */
   umask(0022);
-
   uint32_t len;
   char *cont = expect_frame("continue", TSRUN_MSG_CONTINUE, &len);
   if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
     tsrun_fail_error("continue", &err);
-
   tsrun_become_userns_root(plan);
+}
+
+/* The process's own settings, while still privileged, then the user switch; resolves the
+ * executable into `exe`, reports Ready and lets go of the sync socket. */
+static void finish_process(const struct tsrun_plan *plan, char *exe, size_t exe_size)
+{
+  tsrun_error_t err;
+  tsrun_set_rlimits(plan);
+  tsrun_set_personality(plan);
+  tsrun_set_io_priority(plan);
+  tsrun_set_scheduler(plan);
+  tsrun_set_memory_policy(plan);
+  tsrun_set_user(plan);
+  if (tsrun_find_executable(plan->args[0], plan->env, exe, exe_size, &err) < 0)
+    tsrun_fail_error("exec", &err);
+  if (tsrun_send(TSRUN_MSG_READY, NULL, 0) < 0)
+    tsrun_fail("ready", errno, "send ready");
+  tsrun_sync_close();
+}
+
+__attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
+{
+  char exe[PATH_MAX];
+
+  begin_process(plan, "tsrun:[1:init]");
   tsrun_unshare_cgroup_namespace(plan);
   if (plan->loopback_up)
     tsrun_loopback_up();
@@ -161,18 +184,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   if (console >= 0)
     tsrun_console_setup(console, true);
   tsrun_mounts_done();
-  tsrun_set_rlimits(plan);
-  tsrun_set_personality(plan);
-  tsrun_set_io_priority(plan);
-  tsrun_set_scheduler(plan);
-  tsrun_set_memory_policy(plan);
-  tsrun_set_user(plan);
-  if (tsrun_find_executable(plan->args[0], plan->env, exe, sizeof(exe), &err) < 0)
-    tsrun_fail_error("exec", &err);
-
-  if (tsrun_send(TSRUN_MSG_READY, NULL, 0) < 0)
-    tsrun_fail("ready", errno, "send ready");
-  tsrun_sync_close();
+  finish_process(plan, exe, sizeof(exe));
 
   /* Blocks until `tsrun start` opens the fifo for reading. */
   int fifo = open_fifo(fifo_path, state_dir);
@@ -196,33 +208,13 @@ static int exec_console = -1;
 /* `tsrun exec`: a process joining a running container, set up like the init's last steps. */
 __attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
 {
-  tsrun_error_t err;
   char exe[PATH_MAX];
 
-  prctl(PR_SET_NAME, "tsrun:[1:exec]", 0, 0, 0);
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-    tsrun_fail("exec", errno, "clear dumpable");
-  umask(0022);
-  uint32_t len;
-  char *cont = expect_frame("continue", TSRUN_MSG_CONTINUE, &len);
-  if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
-    tsrun_fail_error("continue", &err);
-
-  tsrun_become_userns_root(plan);
+  begin_process(plan, "tsrun:[1:exec]");
   if (exec_console >= 0)
     tsrun_console_setup(exec_console, false);
-  tsrun_set_rlimits(plan);
-  tsrun_set_personality(plan);
-  tsrun_set_io_priority(plan);
-  tsrun_set_scheduler(plan);
-  tsrun_set_memory_policy(plan);
-  tsrun_set_user(plan);
-  if (tsrun_find_executable(plan->args[0], plan->env, exe, sizeof(exe), &err) < 0)
-    tsrun_fail_error("exec", &err);
+  finish_process(plan, exe, sizeof(exe));
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
-  if (tsrun_send(TSRUN_MSG_READY, NULL, 0) < 0)
-    tsrun_fail("ready", errno, "send ready");
-  tsrun_sync_close();
   tsrun_exec(plan, exe);
 }
 
