@@ -28,9 +28,10 @@ import { run } from './run.js';
 import { spec } from './spec.js';
 import { start } from './start.js';
 import { state } from './state.js';
+import { update } from './update.js';
 
 type AnyCommand = CommandSpec<never>;
-const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, spec, features] as unknown as AnyCommand[];
+const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, spec, features] as unknown as AnyCommand[];
 
 export function versionText(): string {
   return `tsrun version ${TSRUN_VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
@@ -91,6 +92,18 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
   const options: Record<string, OptionSpec> = { ...globalOptions, ...cmd.options };
   // Words after a command's own positionals belong to it as they are (exec's command line, ps's
   // arguments), flags included, as runc reads them: parse only what comes before.
+  // "-" (stdin) as a flag's value: yargs-parser would take it for a word of its own
+  const stringFlag = (token: string | undefined) => {
+    if (!token?.startsWith('-') || token.includes('=')) return false;
+    const name = token.replace(/^--?/, '');
+    const option = token.startsWith('--') ? options[name] : Object.values(options).find((o) => o.alias === name);
+    return option?.type === 'string';
+  };
+  argv = argv.reduce<string[]>((out, token) => {
+    if (token === '-' && stringFlag(out[out.length - 1])) out[out.length - 1] += '=-';
+    else out.push(token);
+    return out;
+  }, []);
   let rest: string[] | undefined;
   if (cmd.rest) {
     const id = firstWord(argv, found.at + 1, options);

@@ -146,3 +146,10 @@ test('cli: the fast parser reads runc\'s command lines, and leaves what it does 
   assert.equal(fastParse(['--log-format', 'xml', 'state', 'c1']), undefined, 'bad choice');
   assert.equal(fastParse(['state', '--help']), undefined, 'help is yargs\'s');
 });
+
+test('cli: "-" is the value of the flag before it (update --resources -)', async () => {
+  const { fastParse } = await import('../../dist/cli/main.js');
+  assert.equal(fastParse(['update', '--resources', '-', 'c1']).args.resources, '-');
+  assert.equal(fastParse(['update', '-r', '-', 'c1']).args.resources, '-');
+  assert.equal(fastParse(['update', '-r', '-', 'c1']).args.id, 'c1');
+});
