@@ -273,7 +273,7 @@ export interface PlanOptions {
   sourceKind?: (path: string) => 'dir' | 'file' | undefined;
 }
 
-function parseMountOptions(options: string[] | undefined, pointer: string) {
+function parseMountOptions(options: string[] | undefined) {
   let flags = 0;
   let propagation = 0;
   const data: string[] = [];
@@ -287,7 +287,6 @@ function parseMountOptions(options: string[] | undefined, pointer: string) {
       data.push(opt);
     }
   });
-  void pointer;
   return { flags, propagation, data: data.join(',') };
 }
 
@@ -540,7 +539,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   (spec.mounts ?? []).forEach((m, i) => {
     const pointer = `/mounts/${i}`;
     const destination = containerPath(m.destination);
-    const { flags, propagation, data } = parseMountOptions(m.options, pointer);
+    const { flags, propagation, data } = parseMountOptions(m.options);
     const type = m.type ?? '';
     const bind = type === 'bind' || (flags & MS.BIND) !== 0;
     if (type === 'cgroup' || type === 'cgroup2') {

@@ -58,19 +58,24 @@ async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unk
   await cmd.run(args as never);
 }
 
+/** The option a flag token names (--name or -alias, without "=value"); undefined if unknown. */
+function optionOf(token: string, options: Record<string, OptionSpec>): OptionSpec | undefined {
+  const name = token.replace(/^--?/, '');
+  if (token.startsWith('--')) return options[name];
+  return name.length === 1 ? Object.values(options).find((o) => o.alias === name) : undefined;
+}
+
 /**
  * The index of the first word that is neither a flag nor a flag's value, from `from` on; -1 when
  * there is none or a flag is not known (the slow path then explains).
  */
 function firstWord(argv: string[], from: number, options: Record<string, OptionSpec>): number {
-  const byAlias = new Map(Object.entries(options).flatMap(([name, o]) => (o.alias ? [[o.alias, o] as const] : [])));
   for (let i = from; i < argv.length; i++) {
     const token = argv[i];
     if (token === '--') return i + 1 < argv.length ? i + 1 : -1;
     if (!token.startsWith('-') || token === '-') return i;
-    const name = token.replace(/^--?/, '');
-    if (name.includes('=')) continue;
-    const option = token.startsWith('--') ? options[name] : name.length === 1 ? byAlias.get(name) : undefined;
+    if (token.includes('=')) continue;
+    const option = optionOf(token, options);
     if (!option) return -1;
     if (option.type !== 'boolean') i++;
   }
@@ -93,12 +98,8 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
   // Words after a command's own positionals belong to it as they are (exec's command line, ps's
   // arguments), flags included, as runc reads them: parse only what comes before.
   // "-" (stdin) as a flag's value: yargs-parser would take it for a word of its own
-  const stringFlag = (token: string | undefined) => {
-    if (!token?.startsWith('-') || token.includes('=')) return false;
-    const name = token.replace(/^--?/, '');
-    const option = token.startsWith('--') ? options[name] : Object.values(options).find((o) => o.alias === name);
-    return option?.type === 'string';
-  };
+  const stringFlag = (token: string | undefined) =>
+    token !== undefined && token.startsWith('-') && !token.includes('=') && optionOf(token, options)?.type === 'string';
   argv = argv.reduce<string[]>((out, token) => {
     if (token === '-' && stringFlag(out[out.length - 1])) out[out.length - 1] += '=-';
     else out.push(token);
