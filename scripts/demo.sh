@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# demo.sh: run a container with tsrun on a fresh machine: installs busybox-static and the npm
-# packages if missing, builds a busybox bundle in a temp dir (make-rootfs.sh + `tsrun spec`), runs a
+# demo.sh: run a container with tsrun on a fresh machine: installs what is missing (apt packages via
+# install-deps.sh, the npm packages), builds a busybox bundle in a temp dir (make-rootfs.sh + `tsrun spec`), runs a
 # container that prints what it sees from inside, and removes everything again.
 #   sudo bash scripts/demo.sh            (TSRUN="runc" bash scripts/demo.sh runs it with runc)
 set -euo pipefail
@@ -11,11 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-if [ ! -x /bin/busybox ]; then
-	echo "--- installing busybox-static (the demo's rootfs)"
-	DEBIAN_FRONTEND=noninteractive apt-get update </dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static </dev/null
-fi
+bash "$repo/scripts/install-deps.sh"
 if [ -z "${TSRUN:-}" ] && { [ ! -d "$repo/node_modules" ] || [ ! -d "$repo/dist" ] || [ ! -d "$repo/build/Release" ]; }; then
 	echo "--- npm ci (builds the addon and dist/)"
 	(cd "$repo" && npm ci --no-audit --no-fund </dev/null)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# install-deps.sh [PACKAGE...]: what building and running tsrun needs on a bare Debian/Ubuntu
+# machine (busybox-static for the rootfs, a compiler, make, python3 and libc.a for the addon and the
+# static helper, Node.js >= 20.19), plus any extra apt packages named. Used by .ci/run and demo.sh.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs=(busybox-static "$@")
+command -v make >/dev/null || pkgs+=(make)
+command -v g++ >/dev/null || pkgs+=(g++)
+command -v python3 >/dev/null || pkgs+=(python3)
+# The helper links statically: it needs libc.a.
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || [ -e /usr/lib/libc.a ] || pkgs+=(libc6-dev)
+command -v node >/dev/null || pkgs+=(nodejs npm)
+
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "--- apt-get install ${missing[*]}"
+	apt-get update </dev/null
+	apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>20||(a===20&&b>=19)?1:0)')
+if [ "$node_ok" != 1 ]; then
+	echo "install-deps.sh: Node $(node --version) is too old; tsrun needs Node >= 20.19" >&2
+	exit 1
+fi
