@@ -1,6 +1,6 @@
 /**
  * Loads a dependency only when a command needs it (yargs for help and usage errors, execa for
- * hooks). A plain require(), not import(): it keeps them out of dist/tsrun.cjs, and the bundle
+ * hooks, node:tty for a terminal). A plain require(), not import(): it keeps them out of dist/tsrun.cjs, and the bundle
  * runs in a vm.Script, where import() has no loader. Node >= 20.19 requires ES modules.
  */
 import { createRequire } from 'node:module';
@@ -16,3 +16,7 @@ export function loadExeca(): typeof import('execa') {
   return requireHere('execa') as typeof import('execa');
 }
 
+
+export function loadTty(): typeof import('node:tty') {
+  return requireHere('node:tty') as typeof import('node:tty');
+}

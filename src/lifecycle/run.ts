@@ -3,7 +3,7 @@
  * init's parent, tsrun forwards the signals it receives to the init and, once the init exits,
  * deletes the container and returns its exit status (128+signal when killed), like runc.
  */
-import { ReadStream } from 'node:tty';
+import { loadTty } from '../lazy.js';
 import { log } from '../log.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { deleteContainer } from './delete.js';
@@ -67,7 +67,7 @@ export function exitCodeOf(status: number): number {
  */
 async function attachTerminal(masterFd: number): Promise<() => Promise<void>> {
   const { native } = await import('../native.js');
-  const master = new ReadStream(masterFd);
+  const master = new (loadTty().ReadStream)(masterFd);
   // EIO (or EOF) once every holder of the container's side is gone and the output is read
   const drained = new Promise<void>((resolve) => {
     master.on('error', () => resolve());
