@@ -3,6 +3,7 @@
  * every message are those of src/protocol/protocol.ts. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -81,16 +82,33 @@ static int parse_sync_fd(int argc, char **argv)
   return (int)fd;
 }
 
+static bool same_fifo(int a, int b)
+{
+  struct stat sa, sb;
+  return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino && S_ISFIFO(sa.st_mode);
+}
+
 static int open_fifo(int fifo_path, int state_dir)
 {
   char proc[64];
   int fd;
   tsrun_fd_path(proc, sizeof(proc), fifo_path);
-  while ((fd = open(proc, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
-    ;
-  if (fd >= 0 || errno != ENOENT)
+  /* /proc here is the container's: an image could ship a file or a fifo of its own at that path.
+   * Only a magic link of the kernel's procfs leads back to our fifo, so check that before the
+   * blocking open through it, and after. */
+  cleanup_close int probe = open(proc, O_PATH | O_CLOEXEC);
+  if (probe >= 0 && same_fifo(probe, fifo_path)) {
+    while ((fd = open(proc, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+      ;
+    if (fd >= 0 && !same_fifo(fd, fifo_path)) {
+      close(fd);
+      errno = EXDEV;
+      return -1;
+    }
     return fd;
-  /* No /proc in the container: the state dir fd still works when the user may search it. */
+  }
+  /* No procfs in the container: the state dir fd works when the user may search it. */
   while ((fd = openat(state_dir, "exec.fifo", O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
     ;
   return fd;
@@ -175,14 +193,15 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   int console = tsrun_console_connect(plan);
 
   tsrun_pivot_root(plan);
+  /* The pty goes on /dev/console before "/" may turn read-only (as runc). */
+  if (console >= 0)
+    tsrun_console_setup(console, true);
   /* Sysctls before the masked and read-only paths (as runc): "/proc/sys" is read-only by
    * default, and writing a sysctl after that remount fails with EROFS. */
   tsrun_apply_sysctls(plan);
   tsrun_mask_paths(plan);
   tsrun_readonly_paths(plan);
   tsrun_readonly_root(plan);
-  if (console >= 0)
-    tsrun_console_setup(console, true);
   tsrun_mounts_done();
   finish_process(plan, exe, sizeof(exe));
 
@@ -198,6 +217,8 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
 
   tsrun_run_hooks(plan, TSRUN_HOOK_START_CONTAINER);
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
+  /* "0": everything before execve went well; start takes a bare EOF for an init that died. */
+  tsrun_sync_fifo_started();
   tsrun_exec(plan, exe);
 }
 

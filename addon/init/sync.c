@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ void tsrun_sync_close(void)
 
 void tsrun_sync_set_fifo(int fd) { fifo_fd = fd; }
 
+
 static int write_all(int fd, const void *buf, size_t len, int is_socket)
 {
   const char *p = buf;
@@ -57,6 +59,16 @@ static int write_all(int fd, const void *buf, size_t len, int is_socket)
     len -= (size_t)n;
   }
   return 0;
+}
+
+void tsrun_sync_fifo_started(void)
+{
+  /* A start that went away must not SIGPIPE us: the container carries on as if started. */
+  struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+  sigaction(SIGPIPE, &ign, &old);
+  if (fifo_fd >= 0)
+    (void)write_all(fifo_fd, "0", 1, 0);
+  sigaction(SIGPIPE, &old, NULL);
 }
 
 static int read_all(int fd, void *buf, size_t len, size_t *got)

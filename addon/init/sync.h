@@ -22,6 +22,8 @@ int tsrun_sync_fd(void);
 /* After Ready the sync socket is closed: failures go to the exec fifo as "E<message>". */
 void tsrun_sync_close(void);
 void tsrun_sync_set_fifo(int fd);
+/* Tells `tsrun start` that the init got as far as execve. */
+void tsrun_sync_fifo_started(void);
 
 int tsrun_send(uint16_t type, const void *payload, size_t len);
 /* Reads one frame into a malloc'ed buffer (NUL-terminated one past len for safety).

@@ -201,7 +201,7 @@ export interface ProcessPlan {
   gid: number;
   additionalGids: number[];
   umask: number;
-  capabilities?: CapabilitySets;
+  capabilities: CapabilitySets;
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
   cwd: string;
@@ -399,16 +399,15 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
   });
 
   const capLastCap = opts.capLastCap ?? 40;
-  const caps = proc.capabilities;
-  const capabilities: CapabilitySets | undefined = caps
-    ? {
-        bounding: capabilityMask(caps.bounding, capLastCap, warnings),
-        effective: capabilityMask(caps.effective, capLastCap, warnings),
-        permitted: capabilityMask(caps.permitted, capLastCap, warnings),
-        inheritable: capabilityMask(caps.inheritable, capLastCap, warnings),
-        ambient: capabilityMask(caps.ambient, capLastCap, warnings),
-      }
-    : undefined;
+  // Without a capabilities object the process gets none, as runc does (not root's full set).
+  const caps = proc.capabilities ?? {};
+  const capabilities: CapabilitySets = {
+    bounding: capabilityMask(caps.bounding, capLastCap, warnings),
+    effective: capabilityMask(caps.effective, capLastCap, warnings),
+    permitted: capabilityMask(caps.permitted, capLastCap, warnings),
+    inheritable: capabilityMask(caps.inheritable, capLastCap, warnings),
+    ambient: capabilityMask(caps.ambient, capLastCap, warnings),
+  };
 
   if (!posix.isAbsolute(proc.cwd)) throw configError('/process/cwd', 'must be an absolute path');
   if (!proc.args?.length) throw configError('/process/args', 'args must not be empty');
@@ -695,9 +694,7 @@ function encodeProcess(w: RecordWriter, plan: ProcessPlan): void {
     for (const g of plan.additionalGids) f.u32(g);
   });
   const caps = plan.capabilities;
-  if (caps) {
-    w.add(Tag.Capabilities, (f) => f.u64(caps.bounding).u64(caps.effective).u64(caps.permitted).u64(caps.inheritable).u64(caps.ambient));
-  }
+  w.add(Tag.Capabilities, (f) => f.u64(caps.bounding).u64(caps.effective).u64(caps.permitted).u64(caps.inheritable).u64(caps.ambient));
   if (plan.noNewPrivileges) w.add(Tag.NoNewPrivileges);
   if (plan.oomScoreAdj !== undefined) w.add(Tag.OomScoreAdj, (f) => f.i32(plan.oomScoreAdj!));
   w.add(Tag.Cwd, (f) => f.str(plan.cwd));

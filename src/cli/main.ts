@@ -97,14 +97,6 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
   const options: Record<string, OptionSpec> = { ...globalOptions, ...cmd.options };
   // Words after a command's own positionals belong to it as they are (exec's command line, ps's
   // arguments), flags included, as runc reads them: parse only what comes before.
-  // "-" (stdin) as a flag's value: yargs-parser would take it for a word of its own
-  const stringFlag = (token: string | undefined) =>
-    token !== undefined && token.startsWith('-') && !token.includes('=') && optionOf(token, options)?.type === 'string';
-  argv = argv.reduce<string[]>((out, token) => {
-    if (token === '-' && stringFlag(out[out.length - 1])) out[out.length - 1] += '=-';
-    else out.push(token);
-    return out;
-  }, []);
   let rest: string[] | undefined;
   if (cmd.rest) {
     const id = firstWord(argv, found.at + 1, options);
@@ -113,6 +105,14 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
     if (rest[0] === '--') rest.shift();
     argv = argv.slice(0, id + 1);
   }
+  // "-" (stdin) as a flag's value: yargs-parser would take it for a word of its own
+  const stringFlag = (token: string | undefined) =>
+    token !== undefined && token.startsWith('-') && !token.includes('=') && optionOf(token, options)?.type === 'string';
+  argv = argv.reduce<string[]>((out, token) => {
+    if (token === '-' && stringFlag(out[out.length - 1])) out[out.length - 1] += '=-';
+    else out.push(token);
+    return out;
+  }, []);
   const byType = (t: OptionSpec['type']) => Object.keys(options).filter((k) => options[k].type === t);
   const alias: Record<string, string> = {};
   const defaults: Record<string, unknown> = {};

@@ -75,7 +75,14 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
       throw fromSystemError(err, `read ${opts.processFile}`, 'config');
     }
     validateProcess(parsed, opts.processFile);
-    return parsed as Process;
+    // What process.json leaves out comes from the container, as with runc: an exec'd process does
+    // not get more capabilities or fewer restrictions than the container's own.
+    const proc = parsed as Process;
+    const base = record.process;
+    if (proc.capabilities === undefined && base?.capabilities) proc.capabilities = structuredClone(base.capabilities);
+    if (proc.noNewPrivileges === undefined && base?.noNewPrivileges) proc.noNewPrivileges = true;
+    if (proc.rlimits === undefined && base?.rlimits) proc.rlimits = structuredClone(base.rlimits);
+    return proc;
   }
   if (!opts.args.length) throw usageError('exec needs a command, or --process');
   const base: Process = record.process ?? { cwd: '/', args: opts.args };

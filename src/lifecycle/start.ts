@@ -1,13 +1,15 @@
 /**
  * start: reading exec.fifo releases the waiting init (it is blocked opening the fifo for writing);
- * the init then runs startContainer hooks and execs the user's program. It writes "E<message>"
- * to the fifo if either fails; a clean exec closes the fifo (O_CLOEXEC), so EOF means started.
+ * the init then runs startContainer hooks, writes "0" and execs the user's program, which closes
+ * the fifo (O_CLOEXEC). "E<message>" means the hooks or the exec failed; EOF without "0" means the
+ * init died on the way; and an init that dies before it even opens the fifo is noticed by polling.
  */
-import { constants, openSync, rmSync } from 'node:fs';
+import { constants, openSync, readSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { TsrunError, stateError } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
+import { isSameLiveProcess } from '../state/proc.js';
 import { ContainerLock, readRecord, writeRecord, type ContainerRecord } from '../state/store.js';
 import { containerStatus, hookState } from './status.js';
 
@@ -18,7 +20,7 @@ export async function startContainer(root: string, id: string): Promise<Containe
     const status = await containerStatus(root, record);
     if (status === 'stopped') throw stateError('cannot start a container that has stopped');
     if (status !== 'created') throw stateError(`cannot start an already running container`);
-    const message = await releaseInit(lock.paths.fifo);
+    const message = await releaseInit(lock.paths.fifo, () => isSameLiveProcess(record.pid, record.pidStartTime));
     rmSync(lock.paths.fifo, { force: true });
     record.started = true;
     writeRecord(root, record);
@@ -40,8 +42,14 @@ export async function startContainer(root: string, id: string): Promise<Containe
   }
 }
 
-/** Opens the fifo for reading and collects what the init writes before its write end closes. */
-function releaseInit(fifo: string): Promise<string> {
+const LIVENESS_POLL_MS = 100;
+
+/**
+ * Opens the fifo for reading and collects what the init writes until its write end closes; the
+ * error to report, or "" once it has started. An init that is gone (killed between state and now)
+ * never opens its end, and the pipe would never close: its liveness is polled meanwhile.
+ */
+function releaseInit(fifo: string, initAlive: () => boolean): Promise<string> {
   let fd: number;
   try {
     fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -51,12 +59,42 @@ function releaseInit(fifo: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const pipe = new Socket({ fd, readable: true, writable: false });
     const chunks: Buffer[] = [];
-    pipe.on('data', (d: Buffer) => chunks.push(d));
-    pipe.on('error', reject);
-    pipe.on('end', () => {
+    const poll = setInterval(() => {
+      if (initAlive()) return;
+      // Gone: a process that started and already exited, or an init that died on the way. What
+      // it wrote (maybe not yet delivered to us) tells which.
+      const buf = Buffer.alloc(4096);
+      for (;;) {
+        let n = 0;
+        try {
+          n = readSync(fd, buf);
+        } catch {
+          break; // EAGAIN: nothing more
+        }
+        if (n <= 0) break;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+      }
+      finish();
+      resolve(outcome(Buffer.concat(chunks).toString('utf8')));
+    }, LIVENESS_POLL_MS);
+    const finish = () => {
+      clearInterval(poll);
       pipe.destroy();
-      const text = Buffer.concat(chunks).toString('utf8');
-      resolve(text.startsWith('E') ? text.slice(1).trim() : '');
+    };
+    pipe.on('data', (d: Buffer) => chunks.push(d));
+    pipe.on('error', (err) => {
+      finish();
+      reject(err);
+    });
+    pipe.on('end', () => {
+      finish();
+      resolve(outcome(Buffer.concat(chunks).toString('utf8')));
     });
   });
+}
+
+/** What the init wrote: "" once it got to execve ("0"), else the error. */
+function outcome(text: string): string {
+  if (text.includes('E')) return text.slice(text.indexOf('E') + 1).trim();
+  return text.startsWith('0') ? '' : 'container init exited before its process started';
 }

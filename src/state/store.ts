@@ -3,7 +3,7 @@
  * reader never sees a torn file) and exec.fifo. Commands that change a container hold an flock on
  * the directory itself for their whole run; readers (state, list) need no lock thanks to rename.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, statSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { TsrunError, fromSystemError, stateError } from '../errors.js';
 import { native, type Native } from '../native.js';
 import type { Hooks, Process } from '../bundle/spec-types.js';
@@ -95,7 +95,8 @@ export class ContainerLock {
   static createNew(root: string, id: string, nat: Native = native): ContainerLock {
     const paths = statePaths(root, id);
     try {
-      mkdirSync(root, { recursive: true, mode: 0o711 });
+      // 0700: nobody else may reach a container's exec.fifo (0622) and block or fake its start
+      mkdirSync(root, { recursive: true, mode: 0o700 });
       mkdirSync(paths.dir, { mode: 0o711 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw stateError(`container with given ID already exists: ${id}`);
@@ -142,6 +143,19 @@ export class ContainerLock {
     } catch (err) {
       closeSync(fd);
       throw fromSystemError(err, `lock state directory ${paths.dir}`);
+    }
+    // While we waited, delete may have removed this directory and create made a new one of the
+    // same id: the lock is only good for the directory the path names now.
+    const locked = fstatSync(fd);
+    let current: { dev: number; ino: number } | undefined;
+    try {
+      current = statSync(paths.dir);
+    } catch {
+      current = undefined;
+    }
+    if (!current || current.dev !== locked.dev || current.ino !== locked.ino) {
+      closeSync(fd);
+      throw new TsrunError(`state directory ${paths.dir} was replaced`, { kind: 'state', code: 'ENOENT' });
     }
     return new ContainerLock(fd, paths);
   }

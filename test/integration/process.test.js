@@ -258,3 +258,10 @@ test('run: linux.memoryPolicy sets the NUMA policy of the process\'s memory', { 
 	// numa_maps shows each mapping's policy; the process's own default is the policy set
 	assert.match(await c.inside('cat /proc/self/numa_maps'), /^[0-9a-f]+ interleave:0 /m);
 });
+
+test('run: without process.capabilities the process has no capability at all', opts, async (t) => {
+	const c = await setup(t);
+	delete c.config.process.capabilities;
+	const st = parseStatus(await c.inside('cat /proc/self/status'));
+	for (const set of ['CapBnd', 'CapEff', 'CapPrm', 'CapInh', 'CapAmb']) assert.equal(st[set], '0000000000000000', set);
+});

@@ -153,3 +153,9 @@ test('cli: "-" is the value of the flag before it (update --resources -)', async
   assert.equal(fastParse(['update', '-r', '-', 'c1']).args.resources, '-');
   assert.equal(fastParse(['update', '-r', '-', 'c1']).args.id, 'c1');
 });
+
+test('cli: the command line after the id reaches the command untouched ("-" included)', async () => {
+  const { fastParse } = await import('../../dist/cli/main.js');
+  assert.deepEqual(fastParse(['exec', 'c1', 'sort', '-u', '-']).args.command, ['sort', '-u', '-']);
+  assert.deepEqual(fastParse(['exec', 'c1', 'tar', '-x', '--root', '-']).args.command, ['tar', '-x', '--root', '-']);
+});

@@ -236,3 +236,12 @@ test('plan: scheduler, ioPriority and execCPUAffinity become their records', () 
   });
   assert.deepEqual(affinity, [[1, '0'], [2, '0-1']]);
 });
+
+test('plan: without process.capabilities the process gets none (as runc), not root\'s full set', () => {
+  const s = baseSpec();
+  delete s.process.capabilities;
+  const p = buildPlan(s, opts);
+  assert.deepEqual(p.capabilities, { bounding: 0n, effective: 0n, permitted: 0n, inheritable: 0n, ambient: 0n });
+  const caps = new FieldReader(readRecords(encodePlan(p, { stateDir: '/s', stage0Wait: false })).find((r) => r.tag === Tag.Capabilities).value);
+  assert.deepEqual([caps.u64(), caps.u64(), caps.u64()], [0n, 0n, 0n]);
+});
