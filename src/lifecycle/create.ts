@@ -16,7 +16,7 @@ import { log } from '../log.js';
 import { native } from '../native.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { HookKind, Msg, Tag } from '../protocol/protocol.js';
-import { readProcStat, waitForExit } from '../state/proc.js';
+import { readProcStat, signalProcess, waitForExit } from '../state/proc.js';
 import { ContainerLock, writeRecord, type ContainerRecord } from '../state/store.js';
 import { hookState } from './status.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
@@ -128,11 +128,7 @@ async function createLocked(
   record.pidStartTime = startTime;
   writeRecord(opts.root, record);
   undo.push('container init', async () => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-    }
+    signalProcess(pid, 'SIGKILL');
     await waitForExit(pid, startTime, 5000);
   });
 

@@ -7,7 +7,7 @@ import { recordedCgroup } from './cgroup.js';
 import { TsrunError, stateError, wrap } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
-import { isSameLiveProcess, waitForExit } from '../state/proc.js';
+import { isSameLiveProcess, signalProcess, waitForExit } from '../state/proc.js';
 import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
 import { statePaths } from '../state/paths.js';
 import { signalAll } from './kill.js';
@@ -51,11 +51,7 @@ async function destroyContainer(record: ContainerRecord): Promise<void> {
   const cgroup = recordedCgroup(record);
   // Alive also when a create that died half-way left it (its record says "stopped").
   if (isSameLiveProcess(record.pid, record.pidStartTime)) {
-    try {
-      process.kill(record.pid, SIGKILL);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-    }
+    signalProcess(record.pid, SIGKILL);
     if (cgroup.isFrozen()) cgroup.thaw();
     if (!(await waitForExit(record.pid, record.pidStartTime, EXIT_WAIT_MS))) {
       throw stateError(`container init ${record.pid} did not exit after SIGKILL`);

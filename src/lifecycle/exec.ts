@@ -11,6 +11,7 @@ import type { Process } from '../bundle/spec-types.js';
 import { validateProcess } from '../bundle/validate.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError, wrap } from '../errors.js';
 import { log } from '../log.js';
+import { signalProcess } from '../state/proc.js';
 import { FieldReader } from '../protocol/codec.js';
 import { Msg } from '../protocol/protocol.js';
 import { readRecord, type ContainerRecord } from '../state/store.js';
@@ -150,13 +151,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     return exitCodeOf(await waitInForeground(pid, waitStatus, master, () => started.channel.close()));
   } catch (err) {
     abort();
-    if (pid > 0) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    if (pid > 0) signalProcess(pid, 'SIGKILL');
     await terminal?.release();
     throw err instanceof TsrunError ? err : wrap(err, 'exec');
   }

@@ -1,6 +1,7 @@
 /** kill: a signal to the container's init (or with --all to every process of its cgroup). */
 import { constants } from 'node:os';
 import { stateError, usageError } from '../errors.js';
+import { signalProcess } from '../state/proc.js';
 import { recordedCgroup } from './cgroup.js';
 import { readRecord, type ContainerRecord } from '../state/store.js';
 import { containerStatus } from './status.js';
@@ -32,23 +33,12 @@ export async function killContainer(root: string, id: string, signal: number, al
   }
   const status = await containerStatus(root, record);
   if (status === 'stopped') throw stateError('container not running');
-  try {
-    process.kill(record.pid, signal);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw stateError('container not running');
-    throw err;
-  }
+  if (!signalProcess(record.pid, signal)) throw stateError('container not running');
 }
 
 /** Every process in the container's cgroup; a frozen cgroup is thawed so SIGKILL takes effect. */
 export function signalAll(record: ContainerRecord, signal: number): void {
   const cgroup = recordedCgroup(record);
-  for (const pid of cgroup.pids()) {
-    try {
-      process.kill(pid, signal);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-    }
-  }
+  for (const pid of cgroup.pids()) signalProcess(pid, signal);
   if (signal === constants.signals.SIGKILL && cgroup.isFrozen()) cgroup.thaw();
 }

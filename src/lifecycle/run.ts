@@ -5,6 +5,7 @@
  */
 import { loadTty } from '../lazy.js';
 import { log } from '../log.js';
+import { signalProcess } from '../state/proc.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { deleteContainer } from './delete.js';
 import { startContainer } from './start.js';
@@ -36,13 +37,8 @@ export async function runContainer(opts: CreateOptions & { detach: boolean }): P
  * wait status.
  */
 export async function waitInForeground(pid: number, waitStatus: Promise<number>, ptyMaster: number | undefined, close: () => void): Promise<number> {
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone: its exit status is on its way
-    }
-  };
+  // a process already gone has its exit status on its way
+  const forward = (sig: NodeJS.Signals) => void signalProcess(pid, sig);
   for (const sig of forwarded) process.on(sig, forward);
   const detachTerminal = ptyMaster !== undefined ? await attachTerminal(ptyMaster) : undefined;
   try {

@@ -9,15 +9,12 @@ import { Socket } from 'node:net';
 import { TsrunError, stateError } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
-import { isSameLiveProcess } from '../state/proc.js';
-import { ContainerLock, readRecord, writeRecord, type ContainerRecord } from '../state/store.js';
-import { containerStatus, hookState } from './status.js';
+import { isSameLiveProcess, signalProcess } from '../state/proc.js';
+import { writeRecord, type ContainerRecord } from '../state/store.js';
+import { hookState, withLockedContainer } from './status.js';
 
-export async function startContainer(root: string, id: string): Promise<ContainerRecord> {
-  const lock = ContainerLock.acquire(root, id);
-  try {
-    const record = readRecord(root, id);
-    const status = await containerStatus(root, record);
+export function startContainer(root: string, id: string): Promise<ContainerRecord> {
+  return withLockedContainer(root, id, async (record, status, lock) => {
     if (status === 'stopped') throw stateError('cannot start a container that has stopped');
     if (status !== 'created') throw stateError(`cannot start an already running container`);
     const message = await releaseInit(lock.paths.fifo, () => isSameLiveProcess(record.pid, record.pidStartTime));
@@ -29,17 +26,11 @@ export async function startContainer(root: string, id: string): Promise<Containe
       await runHooks('poststart', record.hooks?.poststart, JSON.stringify(hookState(record, 'running')));
     } catch (err) {
       // the spec: a failing poststart hook stops the container (delete then cleans up)
-      try {
-        process.kill(record.pid, 'SIGKILL');
-      } catch {
-        log.debug(`container ${id} was already gone after its poststart hook failed`);
-      }
+      if (!signalProcess(record.pid, 'SIGKILL')) log.debug(`container ${id} was already gone after its poststart hook failed`);
       throw err;
     }
     return record;
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 const LIVENESS_POLL_MS = 100;

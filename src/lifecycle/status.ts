@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isSameLiveProcess } from '../state/proc.js';
 import { statePaths } from '../state/paths.js';
-import type { ContainerRecord } from '../state/store.js';
+import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -68,4 +68,23 @@ export function stateReport(record: ContainerRecord, status: Status): StateRepor
   const report: StateReport = { ...oci, rootfs: record.rootfs, created: record.created, owner: record.owner };
   if (annotations) report.annotations = annotations;
   return report;
+}
+
+/**
+ * Runs `fn` on a container with its state directory locked (the record read and its status derived
+ * under the lock), releasing the lock however `fn` ends: the frame of every command that changes a
+ * container but delete, which also handles the missing and the half-made.
+ */
+export async function withLockedContainer<T>(
+  root: string,
+  id: string,
+  fn: (record: ContainerRecord, status: Status, lock: ContainerLock) => Promise<T> | T,
+): Promise<T> {
+  const lock = ContainerLock.acquire(root, id);
+  try {
+    const record = readRecord(root, id);
+    return await fn(record, await containerStatus(root, record), lock);
+  } finally {
+    lock.release();
+  }
 }

@@ -6,9 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { LinuxResources } from '../bundle/spec-types.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError } from '../errors.js';
-import { ContainerLock, readRecord } from '../state/store.js';
 import { recordedCgroup } from './cgroup.js';
-import { containerStatus } from './status.js';
+import { withLockedContainer } from './status.js';
 
 export interface UpdateFlags {
   memory?: string;
@@ -89,11 +88,8 @@ export function readResourcesFile(file: string): LinuxResources {
   return resources;
 }
 
-export async function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
-  const lock = ContainerLock.acquire(root, id);
-  try {
-    const record = readRecord(root, id);
-    const status = await containerStatus(root, record);
+export function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
+  return withLockedContainer(root, id, (record, status) => {
     if (status === 'stopped') throw stateError('container not running');
     try {
       recordedCgroup(record).apply(resources);
@@ -102,7 +98,5 @@ export async function updateContainer(root: string, id: string, resources: Linux
       if (err instanceof TsrunError) throw new TsrunError(err.message.replace(/^config\.json \/linux\/resources/, 'resources '), { kind: err.kind, pointer: err.pointer, cause: err });
       throw err;
     }
-  } finally {
-    lock.release();
-  }
+  });
 }

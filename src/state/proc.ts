@@ -42,3 +42,14 @@ export async function waitForExit(pid: number, startTime: string, timeoutMs: num
   }
   return true;
 }
+
+/** kill(2) that takes "no such process" for an answer: false when the process was already gone. */
+export function signalProcess(pid: number, signal: NodeJS.Signals | number): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
