@@ -20,6 +20,7 @@
         "addon/init/selfexec.c",
         "addon/init/sync.c",
         "addon/init/plan.c",
+        "addon/init/records.c",
         "addon/init/namespaces.c",
         "addon/init/mounts.c",
         "addon/init/inroot.c",

@@ -134,7 +134,7 @@ static void make_parent_private(const char *rootfs)
 void tsrun_prepare_rootfs(const struct tsrun_plan *plan)
 {
   char real[PATH_MAX];
-  unsigned long prop = plan->rootfs_propagation ? plan->rootfs_propagation : MS_SLAVE | MS_REC;
+  unsigned long prop = plan->rootfs_flags.propagation ? plan->rootfs_flags.propagation : MS_SLAVE | MS_REC;
   if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS))
     tsrun_fail("rootfs", EINVAL, "refusing to set up the rootfs without a mount namespace");
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
@@ -235,7 +235,7 @@ void tsrun_create_devices(const struct tsrun_plan *plan)
 {
   for (size_t i = 0; i < plan->n_devices; i++) {
     const struct tsrun_device *d = &plan->devices[i];
-    if (plan->rootfs_flags & TSRUN_ROOTFS_BIND_DEVICES)
+    if (plan->rootfs_flags.flags & TSRUN_ROOTFS_BIND_DEVICES)
       tsrun_bind_onto_file("devices", d->path, d->path); /* a user namespace may not mknod */
     else
       make_device(d);
@@ -272,7 +272,7 @@ void tsrun_pivot_root(const struct tsrun_plan *plan)
 {
   if (chdir(root_path) < 0)
     tsrun_fail("pivot_root", errno, "chdir \"%s\"", root_path);
-  if (plan->rootfs_flags & TSRUN_ROOTFS_NO_PIVOT) {
+  if (plan->rootfs_flags.flags & TSRUN_ROOTFS_NO_PIVOT) {
     if (mount(root_path, "/", NULL, MS_MOVE, NULL) < 0)
       tsrun_fail("pivot_root", errno, "move \"%s\" to \"/\"", root_path);
     if (chroot(".") < 0)
@@ -300,7 +300,7 @@ void tsrun_pivot_root(const struct tsrun_plan *plan)
   /* rootfsPropagation is the propagation of the container's "/" itself: pivot_root needed it
    * unshared, so "shared" is set only now. Not recursive: mounts that asked for their own
    * propagation keep it. */
-  unsigned long prop = plan->rootfs_propagation ? plan->rootfs_propagation : MS_SLAVE | MS_REC;
+  unsigned long prop = plan->rootfs_flags.propagation ? plan->rootfs_flags.propagation : MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, prop & ~(unsigned long)MS_REC, NULL) < 0)
     tsrun_fail("pivot_root", errno, "set propagation of the container's \"/\" (0x%lx)", prop);
   set_root("pivot_root", "/");
@@ -308,7 +308,7 @@ void tsrun_pivot_root(const struct tsrun_plan *plan)
 
 void tsrun_mask_paths(const struct tsrun_plan *plan)
 {
-  for (size_t i = 0; i < plan->n_masked; i++) {
+  for (size_t i = 0; i < plan->n_masked_paths; i++) {
     const char *path = plan->masked_paths[i];
     tsrun_error_t err;
     char target[64];
@@ -337,7 +337,7 @@ void tsrun_mask_paths(const struct tsrun_plan *plan)
 
 void tsrun_readonly_paths(const struct tsrun_plan *plan)
 {
-  for (size_t i = 0; i < plan->n_readonly; i++) {
+  for (size_t i = 0; i < plan->n_readonly_paths; i++) {
     const char *path = plan->readonly_paths[i];
     tsrun_error_t err;
     char target[64];
@@ -361,7 +361,7 @@ void tsrun_readonly_paths(const struct tsrun_plan *plan)
 
 void tsrun_readonly_root(const struct tsrun_plan *plan)
 {
-  if ((plan->rootfs_flags & TSRUN_ROOTFS_READONLY) && bind_remount("/", MS_RDONLY) < 0)
+  if ((plan->rootfs_flags.flags & TSRUN_ROOTFS_READONLY) && bind_remount("/", MS_RDONLY) < 0)
     tsrun_fail("rootfs", errno, "remount \"/\" read-only");
 }
 

@@ -1,7 +1,8 @@
-/* Decoding of PLAN and CONTINUE records. Every read is bounds-checked against the record's value:
- * a short value, a string without its NUL, leftover bytes or an unknown tag is an error naming
- * the tag, never a crash. No allocation is sized by an untrusted count before that count is known
- * to fit in the bytes that remain. */
+/* Decoding of PLAN and CONTINUE records, driven by the descriptor tables generated from
+ * src/protocol/records.ts (records.c): no record's layout is written here. Every read is
+ * bounds-checked against the record's value: a short value, a string without its NUL, leftover
+ * bytes or an unknown tag is an error naming the tag, never a crash. No allocation is sized by an
+ * untrusted count before that count is known to fit in the bytes that remain. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -21,31 +22,17 @@ struct reader {
   tsrun_error_t *err;
 };
 
-static const char *const tag_names[] = {
-  [TSRUN_TAG_NAMESPACES] = "Namespaces", [TSRUN_TAG_NS_PATH] = "NsPath",
-  [TSRUN_TAG_TIME_OFFSET] = "TimeOffset", [TSRUN_TAG_HOSTNAME] = "Hostname",
-  [TSRUN_TAG_DOMAINNAME] = "Domainname", [TSRUN_TAG_ROOTFS] = "Rootfs",
-  [TSRUN_TAG_ROOTFS_FLAGS] = "RootfsFlags", [TSRUN_TAG_MOUNT] = "Mount",
-  [TSRUN_TAG_DEVICE] = "Device", [TSRUN_TAG_SYMLINK] = "Symlink",
-  [TSRUN_TAG_MASKED_PATH] = "MaskedPath", [TSRUN_TAG_READONLY_PATH] = "ReadonlyPath",
-  [TSRUN_TAG_SYSCTL] = "Sysctl", [TSRUN_TAG_RLIMIT] = "Rlimit", [TSRUN_TAG_USER] = "User",
-  [TSRUN_TAG_CAPABILITIES] = "Capabilities", [TSRUN_TAG_NO_NEW_PRIVILEGES] = "NoNewPrivileges",
-  [TSRUN_TAG_OOM_SCORE_ADJ] = "OomScoreAdj", [TSRUN_TAG_CWD] = "Cwd", [TSRUN_TAG_ARGS] = "Args",
-  [TSRUN_TAG_ENV] = "Env", [TSRUN_TAG_STATE_DIR] = "StateDir",
-  [TSRUN_TAG_PRESERVE_FDS] = "PreserveFds", [TSRUN_TAG_HOOK] = "Hook",
-  [TSRUN_TAG_PERSONALITY] = "Personality", [TSRUN_TAG_STAGE0_WAIT] = "Stage0Wait",
-  [TSRUN_TAG_LOOPBACK_UP] = "LoopbackUp", [TSRUN_TAG_HOOK_STATE] = "HookState",
-  [TSRUN_TAG_CONSOLE_SOCKET] = "ConsoleSocket", [TSRUN_TAG_SESSION_KEYRING] = "SessionKeyring",
-  [TSRUN_TAG_IO_PRIORITY] = "IoPriority", [TSRUN_TAG_SCHEDULER] = "Scheduler",
-  [TSRUN_TAG_CPU_AFFINITY] = "CpuAffinity", [TSRUN_TAG_MEMORY_POLICY] = "MemoryPolicy",
-  [TSRUN_TAG_NET_DEVICE] = "NetDevice", [TSRUN_TAG_EXEC_MODE] = "ExecMode",
-};
+static const struct tsrun_record_desc *record_desc(uint32_t tag)
+{
+  if (tag <= TSRUN_MAX_TAG && tsrun_records[tag].name)
+    return &tsrun_records[tag];
+  return NULL;
+}
 
 const char *tsrun_tag_name(uint32_t tag)
 {
-  if (tag < sizeof(tag_names) / sizeof(tag_names[0]) && tag_names[tag])
-    return tag_names[tag];
-  return NULL;
+  const struct tsrun_record_desc *d = record_desc(tag);
+  return d ? d->name : NULL;
 }
 
 static int short_value(struct reader *r, const char *what)
@@ -61,15 +48,6 @@ static int rd_u32(struct reader *r, uint32_t *v)
   *v = p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
   r->p += 4;
   r->left -= 4;
-  return 0;
-}
-
-static int rd_i32(struct reader *r, int32_t *v)
-{
-  uint32_t u;
-  if (rd_u32(r, &u) < 0)
-    return -1;
-  memcpy(v, &u, sizeof(*v));
   return 0;
 }
 
@@ -95,15 +73,24 @@ static int rd_str(struct reader *r, const char **s)
   return 0;
 }
 
-/* strs: u32 count, then count strings; the result is a NULL-terminated array. */
-static int rd_strs(struct reader *r, char ***out, size_t *count)
+/* A u32 count, then count items of at least min_size bytes each: the count is checked against
+ * the bytes that remain before anything is allocated for it. */
+static int rd_count(struct reader *r, const struct tsrun_field_desc *f, size_t min_size, uint32_t *n)
+{
+  if (rd_u32(r, n) < 0)
+    return -1;
+  if (*n > r->left / min_size)
+    return FAIL(r->err, EPROTO, "plan record %s: %s: %u %s in %zu bytes", r->tag, f->name, *n,
+                f->kind == TSRUN_FIELD_STRS ? "strings" : "values", r->left);
+  return 0;
+}
+
+/* strs: the result is a NULL-terminated array, its length stored at count. */
+static int rd_strs(struct reader *r, const struct tsrun_field_desc *f, char ***out, size_t *count)
 {
   uint32_t n;
-  if (rd_u32(r, &n) < 0)
+  if (rd_count(r, f, 1, &n) < 0) /* each string takes at least its NUL */
     return -1;
-  if (n > r->left) /* each string takes at least its NUL */
-    return FAIL(r->err, EPROTO, "plan record %s: %u strings in %zu bytes", r->tag, n,
-                       r->left);
   char **v = calloc((size_t)n + 1, sizeof(char *));
   if (v == NULL)
     return FAIL(r->err, ENOMEM, "plan record %s", r->tag);
@@ -113,227 +100,130 @@ static int rd_strs(struct reader *r, char ***out, size_t *count)
       return -1;
     }
   }
-  free(*out); /* never set twice (duplicates are rejected), but stay leak-free */
   *out = v;
-  if (count)
-    *count = n;
+  *count = n;
   return 0;
 }
 
-/* Grows an array by one zeroed element, returning it. */
-static void *push(void *arrp, size_t *n, size_t size, tsrun_error_t *err, const char *tag)
+static int rd_u32s(struct reader *r, const struct tsrun_field_desc *f, uint32_t **out, size_t *count)
 {
-  void **arr = arrp;
-  void *grown = realloc(*arr, (*n + 1) * size);
+  uint32_t n;
+  if (rd_count(r, f, 4, &n) < 0)
+    return -1;
+  uint32_t *v = calloc(n ? n : 1, sizeof(uint32_t));
+  if (v == NULL)
+    return FAIL(r->err, ENOMEM, "plan record %s", r->tag);
+  for (uint32_t i = 0; i < n; i++) {
+    if (rd_u32(r, &v[i]) < 0) {
+      free(v);
+      return -1;
+    }
+  }
+  *out = v;
+  *count = n;
+  return 0;
+}
+
+/* A u32 within the field's limit and enum. */
+static int rd_checked_u32(struct reader *r, const struct tsrun_field_desc *f, uint32_t *v)
+{
+  if (rd_u32(r, v) < 0)
+    return -1;
+  if (*v > f->max)
+    return FAIL(r->err, EPROTO, "plan record %s: %s %u exceeds %u", r->tag, f->name, *v, f->max);
+  if (f->one_of == NULL)
+    return 0;
+  for (size_t i = 0; i < f->n_one_of_values; i++)
+    if (f->one_of_values[i] == *v)
+      return 0;
+  return FAIL(r->err, EPROTO, "plan record %s: %s %u is not a %s", r->tag, f->name, *v, f->one_of);
+}
+
+/* Reads one field into elem + its offset (lists also store their count). */
+static int read_field(struct reader *r, const struct tsrun_field_desc *f, char *elem)
+{
+  void *at = elem + f->offset;
+  uint32_t u;
+  uint64_t q;
+  switch (f->kind) {
+  case TSRUN_FIELD_U32:
+  case TSRUN_FIELD_I32:
+    if (rd_checked_u32(r, f, &u) < 0)
+      return -1;
+    memcpy(at, &u, sizeof(u)); /* int32_t and uint32_t share their representation */
+    return 0;
+  case TSRUN_FIELD_U64:
+    if (rd_u64(r, &q) < 0)
+      return -1;
+    memcpy(at, &q, sizeof(q));
+    return 0;
+  case TSRUN_FIELD_PAD32:
+    if (rd_u32(r, &u) < 0)
+      return -1;
+    return u == 0 ? 0 : FAIL(r->err, EPROTO, "plan record %s: nonzero %s", r->tag, f->name);
+  case TSRUN_FIELD_STR:
+    return rd_str(r, at);
+  case TSRUN_FIELD_STRS:
+    return rd_strs(r, f, at, (size_t *)(elem + f->count_offset));
+  case TSRUN_FIELD_U32S:
+    return rd_u32s(r, f, at, (size_t *)(elem + f->count_offset));
+  }
+  return FAIL(r->err, EPROTO, "plan record %s: field %s of unknown kind", r->tag, f->name);
+}
+
+/* Grows the array at *arrp by one zeroed element, returning it. */
+static char *push(void *arrp, size_t *n, size_t size, struct reader *r)
+{
+  char **arr = arrp;
+  char *grown = realloc(*arr, (*n + 1) * size);
   if (grown == NULL) {
-    tsrun_error(err, ENOMEM, "plan record %s", tag);
+    tsrun_error(r->err, ENOMEM, "plan record %s", r->tag);
     return NULL;
   }
   *arr = grown;
-  void *elem = (char *)grown + *n * size;
+  char *elem = grown + *n * size;
   memset(elem, 0, size);
   (*n)++;
   return elem;
 }
 
-static int decode_one(struct tsrun_plan *plan, uint32_t tag, struct reader *r)
+/* Finds where the record's fields go (see struct tsrun_record_desc) and reads them there. */
+static int decode_one(struct tsrun_plan *plan, const struct tsrun_record_desc *d, struct reader *r)
 {
-  tsrun_error_t *err = r->err;
-#define PUSH(arr, n) push(&plan->arr, &plan->n, sizeof(*plan->arr), err, r->tag)
-  switch (tag) {
-  case TSRUN_TAG_NAMESPACES:
-    return rd_u32(r, &plan->namespaces);
-  case TSRUN_TAG_NS_PATH: {
-    struct tsrun_ns_path *ns = PUSH(ns_paths, n_ns_paths);
-    return ns == NULL || rd_u32(r, &ns->type) < 0 || rd_str(r, &ns->path) < 0 ? -1 : 0;
-  }
-  case TSRUN_TAG_TIME_OFFSET: {
-    const char **s = PUSH(time_offsets, n_time_offsets);
-    return s == NULL ? -1 : rd_str(r, s);
-  }
-  case TSRUN_TAG_HOSTNAME:
-    return rd_str(r, &plan->hostname);
-  case TSRUN_TAG_DOMAINNAME:
-    return rd_str(r, &plan->domainname);
-  case TSRUN_TAG_ROOTFS:
-    return rd_str(r, &plan->rootfs);
-  case TSRUN_TAG_ROOTFS_FLAGS:
-    plan->has_rootfs_flags = true;
-    return rd_u32(r, &plan->rootfs_flags) < 0 ? -1 : rd_u64(r, &plan->rootfs_propagation);
-  case TSRUN_TAG_MOUNT: {
-    struct tsrun_mount *m = PUSH(mounts, n_mounts);
-    if (m == NULL || rd_u64(r, &m->flags) < 0 || rd_u64(r, &m->propagation) < 0 ||
-        rd_u32(r, &m->kind) < 0 || rd_str(r, &m->source) < 0 || rd_str(r, &m->destination) < 0 ||
-        rd_str(r, &m->type) < 0 || rd_str(r, &m->data) < 0)
+  char *base = (char *)plan;
+  char *elem = base + d->offset;
+  size_t first = 0;
+  switch (d->store) {
+  case TSRUN_STORE_FLAG:
+    *(bool *)elem = true;
+    return 0;
+  case TSRUN_STORE_ONE:
+    *(bool *)(base + d->has_offset) = true;
+    break;
+  case TSRUN_STORE_MANY:
+    elem = push(base + d->offset, (size_t *)(base + d->has_offset), d->elem_size, r);
+    if (elem == NULL)
       return -1;
-    return 0;
-  }
-  case TSRUN_TAG_DEVICE: {
-    struct tsrun_device *d = PUSH(devices, n_devices);
-    if (d == NULL || rd_u32(r, &d->type) < 0 || rd_u32(r, &d->major) < 0 ||
-        rd_u32(r, &d->minor) < 0 || rd_u32(r, &d->mode) < 0 || rd_u32(r, &d->uid) < 0 ||
-        rd_u32(r, &d->gid) < 0 || rd_str(r, &d->path) < 0)
+    break;
+  case TSRUN_STORE_KEYED: {
+    uint32_t key;
+    if (rd_checked_u32(r, &d->fields[0], &key) < 0)
       return -1;
-    return 0;
+    if (key >= d->n_keys)
+      return FAIL(r->err, EPROTO, "plan record %s: %s %u out of range", r->tag, d->fields[0].name, key);
+    bool *has = (bool *)(base + d->has_offset) + key;
+    if (*has)
+      return FAIL(r->err, EPROTO, "plan record %s: %s %u given twice", r->tag, d->fields[0].name, key);
+    *has = true;
+    elem += key * d->elem_size;
+    first = 1;
+    break;
   }
-  case TSRUN_TAG_SYMLINK: {
-    struct tsrun_symlink *s = PUSH(symlinks, n_symlinks);
-    return s == NULL || rd_str(r, &s->target) < 0 || rd_str(r, &s->linkpath) < 0 ? -1 : 0;
   }
-  case TSRUN_TAG_MASKED_PATH: {
-    const char **s = PUSH(masked_paths, n_masked);
-    return s == NULL ? -1 : rd_str(r, s);
-  }
-  case TSRUN_TAG_READONLY_PATH: {
-    const char **s = PUSH(readonly_paths, n_readonly);
-    return s == NULL ? -1 : rd_str(r, s);
-  }
-  case TSRUN_TAG_SYSCTL: {
-    struct tsrun_sysctl *s = PUSH(sysctls, n_sysctls);
-    return s == NULL || rd_str(r, &s->key) < 0 || rd_str(r, &s->value) < 0 ? -1 : 0;
-  }
-  case TSRUN_TAG_RLIMIT: {
-    struct tsrun_rlimit *l = PUSH(rlimits, n_rlimits);
-    uint32_t zero;
-    if (l == NULL || rd_u32(r, &l->resource) < 0 || rd_u32(r, &zero) < 0 ||
-        rd_u64(r, &l->soft) < 0 || rd_u64(r, &l->hard) < 0)
+  for (size_t i = first; i < d->n_fields; i++)
+    if (read_field(r, &d->fields[i], elem) < 0)
       return -1;
-    return 0;
-  }
-  case TSRUN_TAG_USER: {
-    uint32_t n;
-    plan->has_user = true;
-    if (rd_u32(r, &plan->uid) < 0 || rd_u32(r, &plan->gid) < 0 || rd_i32(r, &plan->umask) < 0 ||
-        rd_u32(r, &n) < 0)
-      return -1;
-    if (n > r->left / 4)
-      return FAIL(err, EPROTO, "plan record User: %u gids in %zu bytes", n, r->left);
-    plan->groups = calloc(n ? n : 1, sizeof(gid_t));
-    if (plan->groups == NULL)
-      return FAIL(err, ENOMEM, "plan record User");
-    for (uint32_t i = 0; i < n; i++) {
-      uint32_t g;
-      if (rd_u32(r, &g) < 0)
-        return -1;
-      plan->groups[i] = g;
-    }
-    plan->n_groups = n;
-    return 0;
-  }
-  case TSRUN_TAG_CAPABILITIES:
-    plan->has_caps = true;
-    for (int i = 0; i < TSRUN_CAP_SETS; i++)
-      if (rd_u64(r, &plan->caps[i]) < 0)
-        return -1;
-    return 0;
-  case TSRUN_TAG_NO_NEW_PRIVILEGES:
-    plan->no_new_privileges = true;
-    return 0;
-  case TSRUN_TAG_OOM_SCORE_ADJ:
-    plan->has_oom_score_adj = true;
-    return rd_i32(r, &plan->oom_score_adj);
-  case TSRUN_TAG_CWD:
-    return rd_str(r, &plan->cwd);
-  case TSRUN_TAG_ARGS:
-    return rd_strs(r, &plan->args, &plan->n_args);
-  case TSRUN_TAG_ENV:
-    return rd_strs(r, &plan->env, NULL);
-  case TSRUN_TAG_STATE_DIR:
-    return rd_str(r, &plan->state_dir);
-  case TSRUN_TAG_PRESERVE_FDS:
-    if (rd_u32(r, &plan->preserve_fds) < 0)
-      return -1;
-    if (plan->preserve_fds > 1u << 20)
-      return FAIL(err, EPROTO, "plan record PreserveFds: %u fds", plan->preserve_fds);
-    return 0;
-  case TSRUN_TAG_HOOK: {
-    struct tsrun_hook *h = PUSH(hooks, n_hooks);
-    if (h == NULL || rd_u32(r, &h->kind) < 0 || rd_u32(r, &h->timeout_s) < 0 ||
-        rd_str(r, &h->path) < 0 || rd_strs(r, &h->args, NULL) < 0 || rd_strs(r, &h->env, NULL) < 0)
-      return -1;
-    if (h->kind != TSRUN_HOOK_CREATE_CONTAINER && h->kind != TSRUN_HOOK_START_CONTAINER)
-      return FAIL(err, EPROTO, "plan record Hook: unknown hook kind %u", h->kind);
-    return 0;
-  }
-  case TSRUN_TAG_PERSONALITY:
-    plan->has_personality = true;
-    return rd_u32(r, &plan->personality);
-  case TSRUN_TAG_STAGE0_WAIT:
-    plan->stage0_wait = true;
-    return 0;
-  case TSRUN_TAG_LOOPBACK_UP:
-    plan->loopback_up = true;
-    return 0;
-  case TSRUN_TAG_HOOK_STATE: {
-    uint32_t kind;
-    const char *json;
-    if (rd_u32(r, &kind) < 0 || rd_str(r, &json) < 0)
-      return -1;
-    if (kind != TSRUN_HOOK_CREATE_CONTAINER && kind != TSRUN_HOOK_START_CONTAINER)
-      return FAIL(err, EPROTO, "plan record HookState: unknown hook kind %u", kind);
-    if (plan->hook_state[kind])
-      return FAIL(err, EPROTO, "plan record HookState: kind %u given twice", kind);
-    plan->hook_state[kind] = json;
-    return 0;
-  }
-  case TSRUN_TAG_CONSOLE_SOCKET:
-    return rd_str(r, &plan->console_socket);
-  case TSRUN_TAG_SESSION_KEYRING:
-    return rd_str(r, &plan->session_keyring);
-  case TSRUN_TAG_IO_PRIORITY:
-    plan->has_io_priority = true;
-    return rd_u32(r, &plan->io_class) < 0 ? -1 : rd_u32(r, &plan->io_priority);
-  case TSRUN_TAG_SCHEDULER: {
-    struct tsrun_scheduler *s = &plan->scheduler;
-    plan->has_scheduler = true;
-    if (rd_u32(r, &s->policy) < 0 || rd_i32(r, &s->nice) < 0 || rd_u32(r, &s->priority) < 0 ||
-        rd_u64(r, &s->flags) < 0 || rd_u64(r, &s->runtime) < 0 || rd_u64(r, &s->deadline) < 0)
-      return -1;
-    return rd_u64(r, &s->period);
-  }
-  case TSRUN_TAG_EXEC_MODE:
-    plan->exec_mode = true;
-    return 0;
-  case TSRUN_TAG_NET_DEVICE: {
-    struct tsrun_net_device *d = PUSH(net_devices, n_net_devices);
-    if (d == NULL || rd_str(r, &d->host_name) < 0)
-      return -1;
-    return rd_str(r, &d->container_name);
-  }
-  case TSRUN_TAG_MEMORY_POLICY:
-    plan->has_memory_policy = true;
-    if (rd_u32(r, &plan->mempolicy_mode) < 0 || rd_u32(r, &plan->mempolicy_flags) < 0)
-      return -1;
-    return rd_str(r, &plan->mempolicy_nodes);
-  case TSRUN_TAG_CPU_AFFINITY: {
-    uint32_t when;
-    const char *list;
-    if (rd_u32(r, &when) < 0 || rd_str(r, &list) < 0)
-      return -1;
-    if (when != TSRUN_AFFINITY_INITIAL && when != TSRUN_AFFINITY_FINAL)
-      return FAIL(err, EPROTO, "plan record CpuAffinity: unknown kind %u", when);
-    if (plan->cpu_affinity[when])
-      return FAIL(err, EPROTO, "plan record CpuAffinity: kind %u given twice", when);
-    plan->cpu_affinity[when] = list;
-    return 0;
-  }
-  }
-#undef PUSH
-  return FAIL(err, EPROTO, "plan: unknown record tag %u", tag);
-}
-
-/* Tags that may appear many times; any other tag twice is a Node bug worth stopping for. */
-static bool is_repeatable(uint32_t tag)
-{
-  switch (tag) {
-  case TSRUN_TAG_NS_PATH: case TSRUN_TAG_TIME_OFFSET: case TSRUN_TAG_MOUNT: case TSRUN_TAG_DEVICE:
-  case TSRUN_TAG_SYMLINK: case TSRUN_TAG_MASKED_PATH: case TSRUN_TAG_READONLY_PATH:
-  case TSRUN_TAG_SYSCTL: case TSRUN_TAG_RLIMIT: case TSRUN_TAG_HOOK: case TSRUN_TAG_HOOK_STATE:
-  case TSRUN_TAG_CPU_AFFINITY: /* once per kind, checked when decoded */
-  case TSRUN_TAG_NET_DEVICE:
-    return true;
-  }
-  return false;
+  return 0;
 }
 
 int tsrun_plan_decode(struct tsrun_plan *plan, enum tsrun_frame_kind kind, char *buf, size_t len,
@@ -347,28 +237,28 @@ int tsrun_plan_decode(struct tsrun_plan *plan, enum tsrun_frame_kind kind, char 
       return FAIL(err, EPROTO, "%s: truncated record header at byte %zu", frame, off);
     uint32_t tag = h[0] | h[1] << 8;
     uint32_t vlen = h[4] | h[5] << 8 | h[6] << 16 | (uint32_t)h[7] << 24;
-    const char *name = tsrun_tag_name(tag);
+    const struct tsrun_record_desc *d = record_desc(tag);
     off += TSRUN_RECORD_HEADER_BYTES;
-    if (name == NULL)
+    if (d == NULL)
       return FAIL(err, EPROTO, "%s: unknown record tag %u", frame, tag);
     if (h[2] || h[3])
-      return FAIL(err, EPROTO, "%s record %s: nonzero reserved field", frame, name);
+      return FAIL(err, EPROTO, "%s record %s: nonzero reserved field", frame, d->name);
     if (vlen > len - off)
       return FAIL(err, EPROTO, "%s record %s: value of %u bytes overruns the frame", frame,
-                         name, vlen);
-    bool is_continue_tag = tag == TSRUN_TAG_HOOK_STATE;
-    if (is_continue_tag != (kind == TSRUN_FRAME_CONTINUE))
-      return FAIL(err, EPROTO, "%s: record %s does not belong here", frame, name);
-    if (!is_repeatable(tag)) {
-      if (plan->seen & (1ull << tag))
-        return FAIL(err, EPROTO, "%s: record %s given twice", frame, name);
-      plan->seen |= 1ull << tag;
+                  d->name, vlen);
+    if (d->in_continue != (kind == TSRUN_FRAME_CONTINUE))
+      return FAIL(err, EPROTO, "%s: record %s does not belong here", frame, d->name);
+    /* Any single record twice is a Node bug worth stopping for. */
+    if (d->store == TSRUN_STORE_ONE || d->store == TSRUN_STORE_FLAG) {
+      if (plan->seen[tag])
+        return FAIL(err, EPROTO, "%s: record %s given twice", frame, d->name);
+      plan->seen[tag] = true;
     }
-    struct reader r = { .p = buf + off, .left = vlen, .tag = name, .err = err };
-    if (decode_one(plan, tag, &r) < 0)
+    struct reader r = { .p = buf + off, .left = vlen, .tag = d->name, .err = err };
+    if (decode_one(plan, d, &r) < 0)
       return -1;
     if (r.left != 0)
-      return FAIL(err, EPROTO, "%s record %s: %zu trailing bytes", frame, name, r.left);
+      return FAIL(err, EPROTO, "%s record %s: %zu trailing bytes", frame, d->name, r.left);
     off += vlen;
   }
   return 0;
@@ -414,24 +304,32 @@ int tsrun_plan_check_init(const struct tsrun_plan *plan, tsrun_error_t *err)
   return 0;
 }
 
+/* Frees the lists a field allocated in one element. */
+static void free_fields(const struct tsrun_record_desc *d, char *elem)
+{
+  for (size_t i = 0; i < d->n_fields; i++) {
+    const struct tsrun_field_desc *f = &d->fields[i];
+    if (f->kind == TSRUN_FIELD_STRS || f->kind == TSRUN_FIELD_U32S)
+      free(*(void **)(elem + f->offset));
+  }
+}
+
 void tsrun_plan_free(struct tsrun_plan *plan)
 {
-  free(plan->ns_paths);
-  free(plan->time_offsets);
-  free(plan->mounts);
-  free(plan->devices);
-  free(plan->symlinks);
-  free(plan->masked_paths);
-  free(plan->readonly_paths);
-  free(plan->sysctls);
-  free(plan->rlimits);
-  free(plan->groups);
-  free(plan->args);
-  free(plan->env);
-  for (size_t i = 0; i < plan->n_hooks; i++) {
-    free(plan->hooks[i].args);
-    free(plan->hooks[i].env);
+  char *base = (char *)plan;
+  for (uint32_t tag = 0; tag <= TSRUN_MAX_TAG; tag++) {
+    const struct tsrun_record_desc *d = record_desc(tag);
+    if (d == NULL)
+      continue;
+    if (d->store == TSRUN_STORE_ONE)
+      free_fields(d, base + d->offset);
+    if (d->store == TSRUN_STORE_MANY) {
+      char *arr = *(char **)(base + d->offset);
+      size_t n = *(size_t *)(base + d->has_offset);
+      for (size_t i = 0; i < n; i++)
+        free_fields(d, arr + i * d->elem_size);
+      free(arr);
+    }
   }
-  free(plan->hooks);
   memset(plan, 0, sizeof(*plan));
 }

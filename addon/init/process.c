@@ -90,18 +90,18 @@ static void set_capabilities(const struct tsrun_plan *plan)
   struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
   struct __user_cap_data_struct data[2];
   for (int i = 0; i < 2; i++) {
-    data[i].effective = (uint32_t)(plan->caps[TSRUN_CAP_EFFECTIVE] >> (32 * i));
-    data[i].permitted = (uint32_t)(plan->caps[TSRUN_CAP_PERMITTED] >> (32 * i));
-    data[i].inheritable = (uint32_t)(plan->caps[TSRUN_CAP_INHERITABLE] >> (32 * i));
+    data[i].effective = (uint32_t)(plan->capabilities.effective >> (32 * i));
+    data[i].permitted = (uint32_t)(plan->capabilities.permitted >> (32 * i));
+    data[i].inheritable = (uint32_t)(plan->capabilities.inheritable >> (32 * i));
   }
   if (syscall(SYS_capset, &hdr, data) < 0)
     tsrun_fail("capabilities", errno, "capset effective 0x%llx permitted 0x%llx",
-               (unsigned long long)plan->caps[TSRUN_CAP_EFFECTIVE],
-               (unsigned long long)plan->caps[TSRUN_CAP_PERMITTED]);
+               (unsigned long long)plan->capabilities.effective,
+               (unsigned long long)plan->capabilities.permitted);
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
     tsrun_fail("capabilities", errno, "clear ambient capabilities");
   for (int c = 0; c < 64; c++) {
-    if (!(plan->caps[TSRUN_CAP_AMBIENT] & (1ull << c)))
+    if (!(plan->capabilities.ambient & (1ull << c)))
       continue;
     if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
       break; /* beyond the kernel's last capability */
@@ -118,14 +118,14 @@ static void set_capabilities(const struct tsrun_plan *plan)
 
 void tsrun_set_user(const struct tsrun_plan *plan)
 {
-  if (plan->has_caps) {
+  if (plan->has_capabilities) {
     /* PR_CAPBSET_READ fails with EINVAL past the kernel's cap_last_cap: the same bound as
      * /proc/sys/kernel/cap_last_cap without needing /proc in the container. */
     for (int c = 0; c < 64; c++) {
       int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
       if (r < 0)
         break;
-      if (r == 1 && !(plan->caps[TSRUN_CAP_BOUNDING] & (1ull << c)) &&
+      if (r == 1 && !(plan->capabilities.bounding & (1ull << c)) &&
           prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
         tsrun_fail("capabilities", errno, "drop capability %d from the bounding set", c);
     }
@@ -134,21 +134,21 @@ void tsrun_set_user(const struct tsrun_plan *plan)
       tsrun_fail("capabilities", errno, "set keepcaps");
   }
   if (plan->has_user) {
-    if (setgroups(plan->n_groups, plan->groups) < 0 &&
-        !(errno == EPERM && plan->n_groups == 0 && setgroups_denied()))
-      tsrun_fail("user", errno, "setgroups (%u groups)", plan->n_groups);
-    if (setresgid(plan->gid, plan->gid, plan->gid) < 0)
-      tsrun_fail("user", errno, "setresgid %u", plan->gid);
-    if (setresuid(plan->uid, plan->uid, plan->uid) < 0)
-      tsrun_fail("user", errno, "setresuid %u", plan->uid);
+    if (setgroups(plan->user.n_groups, plan->user.groups) < 0 &&
+        !(errno == EPERM && plan->user.n_groups == 0 && setgroups_denied()))
+      tsrun_fail("user", errno, "setgroups (%zu groups)", plan->user.n_groups);
+    if (setresgid(plan->user.gid, plan->user.gid, plan->user.gid) < 0)
+      tsrun_fail("user", errno, "setresgid %u", plan->user.gid);
+    if (setresuid(plan->user.uid, plan->user.uid, plan->user.uid) < 0)
+      tsrun_fail("user", errno, "setresuid %u", plan->user.uid);
   }
-  if (plan->has_caps) {
+  if (plan->has_capabilities) {
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
       tsrun_fail("capabilities", errno, "clear keepcaps");
     set_capabilities(plan);
   }
-  if (plan->has_user && plan->umask >= 0)
-    umask((mode_t)plan->umask);
+  if (plan->has_user && plan->user.umask >= 0)
+    umask((mode_t)plan->user.umask);
   /* After the uid change, as runc: the user must be able to reach the cwd. */
   if (plan->cwd && chdir(plan->cwd) < 0)
     tsrun_fail("cwd", errno, "chdir \"%s\"", plan->cwd);

@@ -53,9 +53,9 @@ void tsrun_set_io_priority(const struct tsrun_plan *plan)
   if (!plan->has_io_priority)
     return;
   /* IOPRIO_PRIO_VALUE(class, data): class in the top 3 of 16 bits. */
-  int value = (int)(plan->io_class << 13 | plan->io_priority);
+  int value = (int)(plan->io_priority.class << 13 | plan->io_priority.priority);
   if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value) < 0)
-    tsrun_fail("ioPriority", errno, "ioprio_set class %u priority %u", plan->io_class, plan->io_priority);
+    tsrun_fail("ioPriority", errno, "ioprio_set class %u priority %u", plan->io_priority.class, plan->io_priority.priority);
 }
 
 /* "0-3,7" into a bit mask of `bits` bits (CPUs or NUMA nodes); -1 when malformed or too large. */
@@ -114,13 +114,13 @@ void tsrun_set_memory_policy(const struct tsrun_plan *plan)
   if (!plan->has_memory_policy)
     return;
   unsigned long nodes[MAX_NUMA_NODES / (8 * sizeof(long))];
-  const char *list = plan->mempolicy_nodes;
+  const char *list = plan->memory_policy.nodes;
   bool have_nodes = list && *list;
   if (have_nodes && parse_id_list(list, nodes, MAX_NUMA_NODES) < 0)
     tsrun_fail("memoryPolicy", EINVAL, "node list \"%s\"", list);
   /* maxnode counts one past the last bit the kernel reads (set_mempolicy(2)). */
-  if (syscall(SYS_set_mempolicy, (int)(plan->mempolicy_mode | plan->mempolicy_flags),
+  if (syscall(SYS_set_mempolicy, (int)(plan->memory_policy.mode | plan->memory_policy.flags),
               have_nodes ? nodes : NULL, have_nodes ? (unsigned long)MAX_NUMA_NODES + 1 : 0) < 0)
     tsrun_fail("memoryPolicy", errno, "set_mempolicy mode %u flags 0x%x nodes \"%s\"",
-               plan->mempolicy_mode, plan->mempolicy_flags, have_nodes ? list : "");
+               plan->memory_policy.mode, plan->memory_policy.flags, have_nodes ? list : "");
 }

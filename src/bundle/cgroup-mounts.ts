@@ -6,7 +6,8 @@
  * own cgroup namespace, else a bind of its cgroup directory.
  */
 import { basename, posix } from 'node:path';
-import { MS, type ContainerPlan, type PlanMount } from './plan.js';
+import { MS } from '../kernel-tables.js';
+import type { ContainerPlan, PlanMount } from './plan.js';
 
 export interface CgroupPlacement {
   version: 1 | 2;

@@ -6,7 +6,8 @@
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadBundle } from '../bundle/load.js';
-import { buildPlan, cgroupResources, encodePlan, type ContainerPlan } from '../bundle/plan.js';
+import { cgroupResources } from '../bundle/device-policy.js';
+import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
 import type { IdMapping, Spec } from '../bundle/spec-types.js';
 import { openCgroupManager } from '../cgroups/index.js';
@@ -15,7 +16,8 @@ import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
 import { native } from '../native.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
-import { HookKind, Msg, Tag } from '../protocol/protocol.js';
+import { encodePlan } from '../protocol/plan-encoding.js';
+import { HookKind, Msg } from '../protocol/protocol.js';
 import { readProcStat, signalProcess, waitForExit } from '../state/proc.js';
 import { ContainerLock, writeRecord, type ContainerRecord } from '../state/store.js';
 import { hookState } from './status.js';
@@ -148,8 +150,8 @@ async function createLocked(
   await runHooks('createRuntime', spec.hooks?.createRuntime, creating);
 
   const cont = new RecordWriter()
-    .add(Tag.HookState, (f) => f.u32(HookKind.CreateContainer).str(creating))
-    .add(Tag.HookState, (f) => f.u32(HookKind.StartContainer).str(JSON.stringify(hookState(record, 'created'))));
+    .add('HookState', { kind: HookKind.CreateContainer, json: creating })
+    .add('HookState', { kind: HookKind.StartContainer, json: JSON.stringify(hookState(record, 'created')) });
   channel.send(Msg.Continue, cont.bytes());
   await channel.expect(Msg.Ready, 'set up container', hookBudgetMs(spec) + HANDSHAKE_TIMEOUT_MS);
 

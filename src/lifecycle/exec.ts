@@ -6,7 +6,9 @@
  * returns the process's exit status.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { buildExecPlan, encodeExecPlan, namespaceFlags } from '../bundle/plan.js';
+import { buildExecPlan } from '../bundle/process-plan.js';
+import { namespaceFlags } from '../kernel-tables.js';
+import { encodeExecPlan } from '../protocol/plan-encoding.js';
 import type { Process } from '../bundle/spec-types.js';
 import { validateProcess } from '../bundle/validate.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError, wrap } from '../errors.js';

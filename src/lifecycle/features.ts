@@ -2,7 +2,7 @@
  * features: what this build of tsrun recognises (runtime-spec features.md). It must be honest:
  * clients such as containerd and dockerd decide from it what they may ask for.
  */
-import { capabilityNumbers, memoryPolicyFlags, memoryPolicyModes, namespaceFlags } from '../bundle/plan.js';
+import { capabilityNumbers, memoryPolicyFlags, memoryPolicyModes, namespaceFlags } from '../kernel-tables.js';
 import { SPEC_VERSION, SPEC_VERSION_MIN, TSRUN_VERSION } from '../version.js';
 
 const mountOptions = [

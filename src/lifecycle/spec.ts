@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateError, fromSystemError } from '../errors.js';
 import type { Spec } from '../bundle/spec-types.js';
-import { DEFAULT_PATH } from '../bundle/plan.js';
+import { DEFAULT_PATH } from '../bundle/process-plan.js';
 import { SPEC_VERSION } from '../version.js';
 
 const defaultCaps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];

@@ -2,9 +2,10 @@
  * Byte-level encoding of the protocol in protocol.ts: frames, records and their packed fields.
  * Pure functions and a writer class, no I/O (channel.ts does the I/O).
  */
-import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, RECORD_HEADER_BYTES, type MsgType, type TagType } from './protocol.js';
+import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, RECORD_HEADER_BYTES, type MsgType } from './protocol.js';
+import { recordName, records, type FieldKind, type FlagRecord, type RecordDecl, type RecordName, type RecordValue } from './records.js';
 
-/** Packs one record value field by field, in the order protocol.ts lists for its tag. */
+/** Packs fields one after another (the record values of records.ts, and the helper's messages). */
 export class FieldWriter {
   private chunks: Buffer[] = [];
 
@@ -41,19 +42,54 @@ export class FieldWriter {
     return this;
   }
 
+  u32s(values: readonly number[]): this {
+    this.u32(values.length);
+    for (const v of values) this.u32(v);
+    return this;
+  }
+
+  /** One field of a declared kind (records.ts); pad32 writes 0 whatever it is given. */
+  field(kind: FieldKind, value: unknown): this {
+    switch (kind) {
+      case 'u32': return this.u32(value as number);
+      case 'i32': return this.i32(value as number);
+      case 'u64': return this.u64(value as bigint | number);
+      case 'pad32': return this.u32(0);
+      case 'str': return this.str(value as string);
+      case 'strs': return this.strs(value as readonly string[]);
+      case 'u32s': return this.u32s(value as readonly number[]);
+    }
+  }
+
   bytes(): Buffer {
     return Buffer.concat(this.chunks);
   }
 }
 
-/** A record list (the payload of Plan and Continue). */
+/** A record list (the payload of Plan and Continue), each record laid out as records.ts declares. */
 export class RecordWriter {
   private chunks: Buffer[] = [];
 
-  add(tag: TagType, fields?: (w: FieldWriter) => void): this {
+  /** `declarations`: records.ts's table; a test passes a changed copy. */
+  constructor(private readonly declarations: Record<string, RecordDecl> = records) {}
+
+  add(name: FlagRecord): this;
+  add<N extends RecordName>(name: N, value: RecordValue<N>): this;
+  add(name: RecordName, value: Record<string, unknown> = {}): this {
+    const decl = this.declarations[name];
+    if (decl === undefined) throw new TypeError(`no record ${name}`);
     const w = new FieldWriter();
-    fields?.(w);
-    const value = w.bytes();
+    for (const field of decl.fields) {
+      if (field.kind !== 'pad32' && value[field.name] === undefined) {
+        throw new TypeError(`record ${name}: field ${field.name} is missing`);
+      }
+      w.field(field.kind, value[field.name]);
+    }
+    return this.raw(decl.tag, w.bytes());
+  }
+
+  /** A record with a value packed by hand (tests of the decoder's checks use it). */
+  raw(tag: number, value: Buffer): this {
     const header = Buffer.alloc(RECORD_HEADER_BYTES);
     header.writeUInt16LE(tag, 0);
     header.writeUInt32LE(value.length, 4);
@@ -147,6 +183,25 @@ export class FieldReader {
     return out;
   }
 
+  u32s(): number[] {
+    const n = this.u32();
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.u32());
+    return out;
+  }
+
+  field(kind: FieldKind): unknown {
+    switch (kind) {
+      case 'pad32':
+      case 'u32': return this.u32();
+      case 'i32': return this.i32();
+      case 'u64': return this.u64();
+      case 'str': return this.str();
+      case 'strs': return this.strs();
+      case 'u32s': return this.u32s();
+    }
+  }
+
   get done(): boolean {
     return this.offset === this.buf.length;
   }
@@ -170,4 +225,22 @@ export function readRecords(payload: Buffer): { tag: number; value: Buffer }[] {
     off = start + len;
   }
   return out;
+}
+
+/** A record's fields read back by its declaration (u64 fields as bigint); for tests and tools. */
+export function decodeRecord(
+  tag: number,
+  value: Buffer,
+  declarations: Record<string, RecordDecl> = records,
+): { name: string; fields: Record<string, unknown> } {
+  const name = declarations === records ? recordName(tag) : Object.keys(declarations).find((n) => declarations[n].tag === tag);
+  if (name === undefined) throw new RangeError(`unknown record tag ${tag}`);
+  const r = new FieldReader(value);
+  const fields: Record<string, unknown> = {};
+  for (const field of declarations[name].fields) {
+    const v = r.field(field.kind);
+    if (field.kind !== 'pad32') fields[field.name] = v;
+  }
+  if (!r.done) throw new RangeError(`record ${name}: trailing bytes`);
+  return { name, fields };
 }

@@ -35,17 +35,17 @@ test('codec: an oversized frame header is rejected', () => {
 });
 
 test('codec: records round-trip and truncated records are errors', () => {
-  const payload = new RecordWriter().add(Tag.Hostname, (f) => f.str('box')).add(Tag.Args, (f) => f.strs(['sh', '-c', 'echo'])).bytes();
+  const payload = new RecordWriter().add('Hostname', { name: 'box' }).add('Args', { args: ['sh', '-c', 'echo'] }).bytes();
   const recs = readRecords(payload);
   assert.deepEqual(recs.map((r) => r.tag), [Tag.Hostname, Tag.Args]);
   assert.equal(new FieldReader(recs[0].value).str(), 'box');
   assert.deepEqual(new FieldReader(recs[1].value).strs(), ['sh', '-c', 'echo']);
   assert.throws(() => readRecords(payload.subarray(0, payload.length - 1)), /runs past/);
-  assert.throws(() => new RecordWriter().add(Tag.Hostname, (f) => f.str('a\0b')), /NUL/);
+  assert.throws(() => new RecordWriter().add('Hostname', { name: 'a\0b' }), /NUL/);
 });
 
-test('protocol: addon/init/protocol.h matches src/protocol/protocol.ts', () => {
-  execFileSync(process.execPath, ['scripts/gen-protocol-h.js', '--check'], { stdio: 'pipe' });
+test('protocol: addon/init/protocol.h, records.h and records.c match src/protocol/', () => {
+  execFileSync(process.execPath, ['scripts/gen-protocol.js', '--check'], { stdio: 'pipe' });
 });
 
 test('kill: signals as numbers, names and SIG names', () => {

@@ -1,11 +1,13 @@
 // buildPlan/encodePlan: every decision about a container, checked without root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildPlan, encodePlan, MS } from '../../dist/bundle/plan.js';
+import { buildPlan } from '../../dist/bundle/plan.js';
+import { MS, CloneFlag } from '../../dist/kernel-tables.js';
+import { encodePlan } from '../../dist/protocol/plan-encoding.js';
 import { expandCgroupMounts } from '../../dist/bundle/cgroup-mounts.js';
 import { defaultSpec } from '../../dist/lifecycle/spec.js';
 import { readRecords, FieldReader } from '../../dist/protocol/codec.js';
-import { Tag, CloneFlag, RootfsFlag, MountKind } from '../../dist/protocol/protocol.js';
+import { Tag, RootfsFlag, MountKind } from '../../dist/protocol/protocol.js';
 
 const opts = { id: 'c1', bundle: '/b', capLastCap: 40, sourceKind: (p) => (p.endsWith('.conf') ? 'file' : p === '/missing' ? undefined : 'dir') };
 
