@@ -28,10 +28,13 @@
         "addon/init/hooks.c",
         "addon/init/terminal.c",
         "addon/init/sched.c",
-        "addon/init/netdev.c"
+        "addon/init/netdev.c",
+        "addon/init/seccomp.c",
+        "addon/init/unixsock.c"
       ],
       "cflags": ["-std=gnu11"],
-      "ldflags": ["-static"]
+      "ldflags": ["-static"],
+      "libraries": ["-lseccomp"]
     }
   ]
 }

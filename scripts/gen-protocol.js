@@ -44,7 +44,7 @@ export function renderProtocolHeader(p = protocol) {
 }
 
 const scalarType = { u32: 'uint32_t', i32: 'int32_t', u64: 'uint64_t', str: 'const char *' };
-const listType = { strs: 'char **', u32s: 'uint32_t *' };
+const listType = { strs: 'char **', u32s: 'uint32_t *', u64s: 'uint64_t *' };
 
 /** `uint32_t x`, `const char *x`: a C type and a name, spaced as C is written. */
 const declare = (type, name) => `${type}${type.endsWith('*') ? '' : ' '}${name}`;
@@ -132,7 +132,7 @@ export function renderRecordsHeader(records = declaredRecords) {
   out.push('};', '');
   out.push(
     'enum tsrun_field_kind { TSRUN_FIELD_U32, TSRUN_FIELD_I32, TSRUN_FIELD_U64, TSRUN_FIELD_PAD32, TSRUN_FIELD_STR,',
-    '                        TSRUN_FIELD_STRS, TSRUN_FIELD_U32S };',
+    '                        TSRUN_FIELD_STRS, TSRUN_FIELD_U32S, TSRUN_FIELD_U64S };',
     'enum tsrun_store { TSRUN_STORE_FLAG, TSRUN_STORE_ONE, TSRUN_STORE_MANY, TSRUN_STORE_KEYED };',
     '',
     '/* One field: where it goes in its element (for a list, also where its count goes). */',

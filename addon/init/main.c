@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "inroot.h"
 #include "protocol.h"
+#include "seccomp.h"
 #include "selfexec.h"
 #include "steps.h"
 
@@ -68,7 +69,7 @@ static int parse_sync_fd(int argc, char **argv)
 {
   char *end;
   if (argc != 3 || strcmp(argv[1], "--sync-fd") != 0) {
-    fprintf(stderr, "usage: tsrun-init --sync-fd N\n");
+    fprintf(stderr, "usage: tsrun-init --sync-fd N | --seccomp-features\n");
     exit(2);
   }
   errno = 0;
@@ -129,6 +130,9 @@ static void open_state_fds(const struct tsrun_plan *plan)
     tsrun_fail("state", errno, "open \"%s/exec.fifo\"", plan->state_dir);
 }
 
+/* The listenerPath socket of a notifying seccomp filter, connected by stage 0 (host path). */
+static int seccomp_listener = -1;
+
 /* The first steps of the cloned process, init or exec: name it, keep it out of reach until
  * execve, wait for Node's Continue (cgroup joined, id maps written) and become root of its user
  * namespace. */
@@ -160,6 +164,7 @@ static void finish_process(const struct tsrun_plan *plan, char *exe, size_t exe_
   tsrun_set_io_priority(plan);
   tsrun_set_scheduler(plan);
   tsrun_set_memory_policy(plan);
+  tsrun_load_seccomp(plan, TSRUN_SECCOMP_BEFORE_USER, seccomp_listener);
   tsrun_set_user(plan);
   if (tsrun_find_executable(plan->args[0], plan->env, exe, exe_size, &err) < 0)
     tsrun_fail_error("exec", &err);
@@ -217,6 +222,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
 
   tsrun_run_hooks(plan, TSRUN_HOOK_START_CONTAINER);
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
+  tsrun_load_seccomp(plan, TSRUN_SECCOMP_BEFORE_EXEC, seccomp_listener);
   /* "0": everything before execve went well; start takes a bare EOF for an init that died. */
   tsrun_sync_fifo_started();
   tsrun_exec(plan, exe);
@@ -236,6 +242,7 @@ __attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
     tsrun_console_setup(exec_console, false);
   finish_process(plan, exe, sizeof(exe));
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
+  tsrun_load_seccomp(plan, TSRUN_SECCOMP_BEFORE_EXEC, seccomp_listener);
   tsrun_exec(plan, exe);
 }
 
@@ -253,6 +260,10 @@ int main(int argc, char **argv)
     return 1;
   }
 
+  if (argc == 2 && strcmp(argv[1], "--seccomp-features") == 0) {
+    tsrun_seccomp_features(stdout);
+    return 0;
+  }
   memset(&plan, 0, sizeof(plan));
   tsrun_sync_set_fd(parse_sync_fd(argc, argv));
   prctl(PR_SET_NAME, "tsrun:[0:parent]", 0, 0, 0);
@@ -274,6 +285,7 @@ int main(int argc, char **argv)
     open_state_fds(&plan);
   tsrun_set_cpu_affinity(&plan, TSRUN_AFFINITY_INITIAL);
   tsrun_netdev_open_host_socket(&plan);
+  seccomp_listener = tsrun_seccomp_connect_listener(&plan);
   tsrun_join_namespaces(&plan);
   tsrun_enter_time_namespace(&plan);
   pid_t pid = tsrun_clone_init(&plan);
@@ -289,6 +301,8 @@ int main(int argc, char **argv)
     close(fifo_path_fd);
   if (exec_console >= 0)
     close(exec_console);
+  if (seccomp_listener >= 0)
+    close(seccomp_listener);
   send_u32("pid", TSRUN_MSG_PID, (uint32_t)pid);
   if (!plan.stage0_wait)
     _exit(0);

@@ -105,16 +105,20 @@ static int rd_strs(struct reader *r, const struct tsrun_field_desc *f, char ***o
   return 0;
 }
 
-static int rd_u32s(struct reader *r, const struct tsrun_field_desc *f, uint32_t **out, size_t *count)
+/* u32s and u64s: a count, then that many numbers of `size` bytes. */
+static int rd_numbers(struct reader *r, const struct tsrun_field_desc *f, size_t size, void **out,
+                      size_t *count)
 {
   uint32_t n;
-  if (rd_count(r, f, 4, &n) < 0)
+  if (rd_count(r, f, size, &n) < 0)
     return -1;
-  uint32_t *v = calloc(n ? n : 1, sizeof(uint32_t));
+  char *v = calloc(n ? n : 1, size);
   if (v == NULL)
     return FAIL(r->err, ENOMEM, "plan record %s", r->tag);
   for (uint32_t i = 0; i < n; i++) {
-    if (rd_u32(r, &v[i]) < 0) {
+    int rc = size == 4 ? rd_u32(r, (uint32_t *)(void *)(v + i * size))
+                       : rd_u64(r, (uint64_t *)(void *)(v + i * size));
+    if (rc < 0) {
       free(v);
       return -1;
     }
@@ -166,7 +170,9 @@ static int read_field(struct reader *r, const struct tsrun_field_desc *f, char *
   case TSRUN_FIELD_STRS:
     return rd_strs(r, f, at, (size_t *)(elem + f->count_offset));
   case TSRUN_FIELD_U32S:
-    return rd_u32s(r, f, at, (size_t *)(elem + f->count_offset));
+    return rd_numbers(r, f, 4, at, (size_t *)(elem + f->count_offset));
+  case TSRUN_FIELD_U64S:
+    return rd_numbers(r, f, 8, at, (size_t *)(elem + f->count_offset));
   }
   return FAIL(r->err, EPROTO, "plan record %s: field %s of unknown kind", r->tag, f->name);
 }
@@ -309,7 +315,7 @@ static void free_fields(const struct tsrun_record_desc *d, char *elem)
 {
   for (size_t i = 0; i < d->n_fields; i++) {
     const struct tsrun_field_desc *f = &d->fields[i];
-    if (f->kind == TSRUN_FIELD_STRS || f->kind == TSRUN_FIELD_U32S)
+    if (f->kind == TSRUN_FIELD_STRS || f->kind == TSRUN_FIELD_U32S || f->kind == TSRUN_FIELD_U64S)
       free(*(void **)(elem + f->offset));
   }
 }

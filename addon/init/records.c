@@ -176,7 +176,31 @@ static const struct tsrun_field_desc fields_net_device[] = {
   { "containerName", TSRUN_FIELD_STR, offsetof(struct tsrun_net_device, container_name), 0, UINT32_MAX, NULL, NULL, 0 },
 };
 
-const struct tsrun_record_desc tsrun_records[36 + 1] = {
+static const struct tsrun_field_desc fields_seccomp[] = {
+  { "defaultAction", TSRUN_FIELD_U32, offsetof(struct tsrun_seccomp, default_action), 0, UINT32_MAX, NULL, NULL, 0 },
+  { "flags", TSRUN_FIELD_U32, offsetof(struct tsrun_seccomp, flags), 0, UINT32_MAX, NULL, NULL, 0 },
+};
+
+static const struct tsrun_field_desc fields_seccomp_arch[] = {
+  { "index", TSRUN_FIELD_U32, offsetof(struct tsrun_seccomp_arch, index), 0, UINT32_MAX, NULL, NULL, 0 },
+  { "name", TSRUN_FIELD_STR, offsetof(struct tsrun_seccomp_arch, name), 0, UINT32_MAX, NULL, NULL, 0 },
+};
+
+static const struct tsrun_field_desc fields_seccomp_rule[] = {
+  { "action", TSRUN_FIELD_U32, offsetof(struct tsrun_seccomp_rule, action), 0, UINT32_MAX, NULL, NULL, 0 },
+  { "syscall", TSRUN_FIELD_STR, offsetof(struct tsrun_seccomp_rule, syscall), 0, UINT32_MAX, NULL, NULL, 0 },
+  { "args", TSRUN_FIELD_U64S, offsetof(struct tsrun_seccomp_rule, args), offsetof(struct tsrun_seccomp_rule, n_args), UINT32_MAX, NULL, NULL, 0 },
+};
+
+static const struct tsrun_field_desc fields_seccomp_listener[] = {
+  { "path", TSRUN_FIELD_STR, offsetof(struct tsrun_plan, seccomp_listener), 0, UINT32_MAX, NULL, NULL, 0 },
+};
+
+static const struct tsrun_field_desc fields_seccomp_state[] = {
+  { "json", TSRUN_FIELD_STR, offsetof(struct tsrun_plan, seccomp_state), 0, UINT32_MAX, NULL, NULL, 0 },
+};
+
+const struct tsrun_record_desc tsrun_records[41 + 1] = {
   [1] = { "Namespaces", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_namespaces), 0, 0, fields_namespaces, 1 },
   [2] = { "NsPath", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, ns_paths), offsetof(struct tsrun_plan, n_ns_paths), sizeof(*((struct tsrun_plan *)0)->ns_paths), 0, fields_ns_path, 2 },
   [3] = { "TimeOffset", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, time_offsets), offsetof(struct tsrun_plan, n_time_offsets), sizeof(*((struct tsrun_plan *)0)->time_offsets), 0, fields_time_offset, 1 },
@@ -213,4 +237,9 @@ const struct tsrun_record_desc tsrun_records[36 + 1] = {
   [34] = { "MemoryPolicy", TSRUN_STORE_ONE, false, offsetof(struct tsrun_plan, memory_policy), offsetof(struct tsrun_plan, has_memory_policy), 0, 0, fields_memory_policy, 3 },
   [35] = { "NetDevice", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, net_devices), offsetof(struct tsrun_plan, n_net_devices), sizeof(*((struct tsrun_plan *)0)->net_devices), 0, fields_net_device, 2 },
   [36] = { "ExecMode", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, exec_mode), 0, 0, 0, NULL, 0 },
+  [37] = { "Seccomp", TSRUN_STORE_ONE, false, offsetof(struct tsrun_plan, seccomp), offsetof(struct tsrun_plan, has_seccomp), 0, 0, fields_seccomp, 2 },
+  [38] = { "SeccompArch", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, seccomp_archs), offsetof(struct tsrun_plan, n_seccomp_archs), sizeof(*((struct tsrun_plan *)0)->seccomp_archs), 0, fields_seccomp_arch, 2 },
+  [39] = { "SeccompRule", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, seccomp_rules), offsetof(struct tsrun_plan, n_seccomp_rules), sizeof(*((struct tsrun_plan *)0)->seccomp_rules), 0, fields_seccomp_rule, 3 },
+  [40] = { "SeccompListener", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_seccomp_listener), 0, 0, fields_seccomp_listener, 1 },
+  [41] = { "SeccompState", TSRUN_STORE_ONE, true, 0, offsetof(struct tsrun_plan, has_seccomp_state), 0, 0, fields_seccomp_state, 1 },
 };

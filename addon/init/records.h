@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 36
+#define TSRUN_MAX_TAG 41
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -122,6 +122,26 @@ struct tsrun_net_device {
   const char *container_name;
 };
 
+/* Seccomp: a seccomp filter: the default SECCOMP_RET_* action (errno or trace data included) and SECCOMP_FILTER_FLAG_* bits */
+struct tsrun_seccomp {
+  uint32_t default_action;
+  uint32_t flags;
+};
+
+/* SeccompArch: an architecture the filter also covers: its libseccomp name and its index in linux.seccomp.architectures */
+struct tsrun_seccomp_arch {
+  uint32_t index;
+  const char *name;
+};
+
+/* SeccompRule: one libseccomp rule: action, syscall name, comparisons as (index, op SCMP_CMP_*, value, valueTwo) groups */
+struct tsrun_seccomp_rule {
+  uint32_t action;
+  const char *syscall;
+  uint64_t *args; /* n_args values */
+  size_t n_args;
+};
+
 struct tsrun_plan {
   /* Namespaces (one): CLONE_NEW* flags of the namespaces to create (NEWTIME/NEWCGROUP are handled apart) */
   bool has_namespaces;
@@ -229,12 +249,27 @@ struct tsrun_plan {
   size_t n_net_devices;
   /* ExecMode (flag): `tsrun exec`: join the container (NsPath), set up only the process, no fifo */
   bool exec_mode;
+  /* Seccomp (one): a seccomp filter: the default SECCOMP_RET_* action (errno or trace data included) and SECCOMP_FILTER_FLAG_* bits */
+  bool has_seccomp;
+  struct tsrun_seccomp seccomp;
+  /* SeccompArch (many): an architecture the filter also covers: its libseccomp name and its index in linux.seccomp.architectures */
+  struct tsrun_seccomp_arch *seccomp_archs;
+  size_t n_seccomp_archs;
+  /* SeccompRule (many): one libseccomp rule: action, syscall name, comparisons as (index, op SCMP_CMP_*, value, valueTwo) groups */
+  struct tsrun_seccomp_rule *seccomp_rules;
+  size_t n_seccomp_rules;
+  /* SeccompListener (one): SCMP_ACT_NOTIFY: the unix socket that receives the listener fd and the container process state */
+  bool has_seccomp_listener;
+  const char *seccomp_listener;
+  /* SeccompState (one): the container process state JSON sent with the listener fd */
+  bool has_seccomp_state;
+  const char *seccomp_state;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };
 
 enum tsrun_field_kind { TSRUN_FIELD_U32, TSRUN_FIELD_I32, TSRUN_FIELD_U64, TSRUN_FIELD_PAD32, TSRUN_FIELD_STR,
-                        TSRUN_FIELD_STRS, TSRUN_FIELD_U32S };
+                        TSRUN_FIELD_STRS, TSRUN_FIELD_U32S, TSRUN_FIELD_U64S };
 enum tsrun_store { TSRUN_STORE_FLAG, TSRUN_STORE_ONE, TSRUN_STORE_MANY, TSRUN_STORE_KEYED };
 
 /* One field: where it goes in its element (for a list, also where its count goes). */

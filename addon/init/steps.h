@@ -53,6 +53,14 @@ __attribute__((noreturn)) void tsrun_exec(const struct tsrun_plan *plan, const c
 /* hooks.c */
 void tsrun_run_hooks(const struct tsrun_plan *plan, uint32_t kind);
 
+/* seccomp.c */
+enum tsrun_seccomp_when { TSRUN_SECCOMP_BEFORE_USER, TSRUN_SECCOMP_BEFORE_EXEC };
+/* With SCMP_ACT_NOTIFY: the listenerPath socket, connected (else -1). */
+int tsrun_seccomp_connect_listener(const struct tsrun_plan *plan);
+/* Loads the filter at `when` if that is its moment (BEFORE_EXEC with no_new_privs, else
+ * BEFORE_USER), sending the listener fd over listener_sock, which it then closes. */
+void tsrun_load_seccomp(const struct tsrun_plan *plan, enum tsrun_seccomp_when when, int listener_sock);
+
 /* terminal.c */
 int tsrun_console_connect(const struct tsrun_plan *plan);
 void tsrun_console_setup(int sock, bool bind_console);

@@ -8,52 +8,25 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "inroot.h"
 #include "steps.h"
+#include "unixsock.h"
 
 int tsrun_console_connect(const struct tsrun_plan *plan)
 {
   if (plan->console_socket == NULL)
     return -1;
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (strlen(plan->console_socket) >= sizeof(addr.sun_path))
-    tsrun_fail("terminal", ENAMETOOLONG, "console socket \"%s\"", plan->console_socket);
-  strcpy(addr.sun_path, plan->console_socket);
-  cleanup_close int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock < 0)
-    tsrun_fail("terminal", errno, "socket for \"%s\"", plan->console_socket);
-  if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-    tsrun_fail("terminal", errno, "connect console socket \"%s\"", plan->console_socket);
-  return tsrun_steal_fd(&sock);
+  return tsrun_unix_connect("terminal", "console socket", plan->console_socket);
 }
 
 static void send_master(int sock, int master)
 {
   static const char name[] = "/dev/ptmx";
-  struct iovec iov = { .iov_base = (void *)name, .iov_len = sizeof(name) - 1 };
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctrl;
-  memset(&ctrl, 0, sizeof(ctrl));
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf,
-                        .msg_controllen = sizeof(ctrl.buf) };
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  ssize_t n;
-  while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-    ;
-  if (n < 0)
-    tsrun_fail("terminal", errno, "send pty master to the console socket");
+  tsrun_unix_send_fd("terminal", "the console socket", sock, name, sizeof(name) - 1, master);
 }
 
 static int open_peer(int master)

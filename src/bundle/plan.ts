@@ -261,13 +261,10 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
       throw configError(`/mounts/${i}/uidMappings`, 'idmapped mounts are not supported yet');
     }
   });
-  // Clients send these on every container (dockerd a seccomp profile and "docker-default"): as
-  // runc does on a host without AppArmor or SELinux, they are skipped with a warning.
-  if (linux.seccomp) warnings.push('linux.seccomp is not applied yet: the container runs without a seccomp filter');
 
   const memoryPolicy = planMemoryPolicy(linux);
   const netDevices = planNetDevices(linux, ns);
-  const processPlan = planProcess(proc, opts, warnings);
+  const processPlan = planProcess(proc, { ...opts, seccomp: linux.seccomp }, warnings);
   const hooks = spec.hooks ?? {};
   return {
     id: opts.id,

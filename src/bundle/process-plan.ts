@@ -5,7 +5,8 @@
 import { posix } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { capabilityNumbers, ioPriorityClasses, rlimitNumbers, schedulerFlags, schedulerPolicies } from '../kernel-tables.js';
-import type { Process } from './spec-types.js';
+import { planSeccomp, type SeccompPlan } from './seccomp-plan.js';
+import type { LinuxSeccomp, Process } from './spec-types.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -49,6 +50,8 @@ export interface ProcessPlan {
   scheduler?: PlanScheduler;
   ioPriority?: { class: number; priority: number };
   cpuAffinity: { initial?: string; final?: string };
+  /** the container's linux.seccomp, for the init and every exec alike */
+  seccomp?: SeccompPlan;
   warnings: string[];
 }
 
@@ -78,6 +81,8 @@ export interface ProcessPlanOptions {
   preserveFds?: number;
   /** /proc/sys/kernel/cap_last_cap of this host */
   capLastCap?: number;
+  /** the container's linux.seccomp */
+  seccomp?: LinuxSeccomp;
 }
 
 /** The process part of a plan; pointers are under /process (config.json or exec's process.json). */
@@ -157,6 +162,7 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
     scheduler,
     ioPriority,
     cpuAffinity,
+    seccomp: planSeccomp(opts.seccomp),
     warnings,
   };
 }

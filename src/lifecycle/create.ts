@@ -8,6 +8,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { loadBundle } from '../bundle/load.js';
 import { cgroupResources } from '../bundle/device-policy.js';
 import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
+import { seccompState } from '../bundle/seccomp-plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
 import type { IdMapping, Spec } from '../bundle/spec-types.js';
 import { openCgroupManager } from '../cgroups/index.js';
@@ -111,6 +112,7 @@ async function createLocked(
     cgroup: { version: cgroup.version, paths: cgroup.paths, created: [...cgroup.created] },
     hooks: spec.hooks,
     process: spec.process,
+    seccomp: spec.linux?.seccomp,
     started: false,
     creating: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' },
   };
@@ -152,6 +154,7 @@ async function createLocked(
   const cont = new RecordWriter()
     .add('HookState', { kind: HookKind.CreateContainer, json: creating })
     .add('HookState', { kind: HookKind.StartContainer, json: JSON.stringify(hookState(record, 'created')) });
+  if (plan.seccomp?.listener) cont.add('SeccompState', { json: seccompState(plan.seccomp.listener, pid, hookState(record, 'creating')) });
   channel.send(Msg.Continue, cont.bytes());
   await channel.expect(Msg.Ready, 'set up container', hookBudgetMs(spec) + HANDSHAKE_TIMEOUT_MS);
 

@@ -7,6 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { buildExecPlan } from '../bundle/process-plan.js';
+import { seccompState } from '../bundle/seccomp-plan.js';
 import { namespaceFlags } from '../kernel-tables.js';
 import { encodeExecPlan } from '../protocol/plan-encoding.js';
 import type { Process } from '../bundle/spec-types.js';
@@ -14,14 +15,14 @@ import { validateProcess } from '../bundle/validate.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError, wrap } from '../errors.js';
 import { log } from '../log.js';
 import { signalProcess } from '../state/proc.js';
-import { FieldReader } from '../protocol/codec.js';
+import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { Msg } from '../protocol/protocol.js';
 import { readRecord, type ContainerRecord } from '../state/store.js';
 import { recordedCgroup } from './cgroup.js';
 import { writePidFile } from './create.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
 import { exitCodeOf, waitInForeground } from './run.js';
-import { containerStatus } from './status.js';
+import { containerStatus, hookState } from './status.js';
 
 export interface ExecOptions {
   root: string;
@@ -125,6 +126,7 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   const plan = buildExecPlan(proc, containerNamespaces(record.pid), {
     consoleSocket: terminal?.path ?? opts.consoleSocket,
     preserveFds: opts.preserveFds,
+    seccomp: record.seccomp,
   });
   for (const warning of plan.warnings) log.warn(warning);
 
@@ -138,7 +140,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     } catch (err) {
       throw wrap(err, "add the process to the container's cgroup");
     }
-    started.channel.send(Msg.Continue);
+    const cont = new RecordWriter();
+    if (plan.seccomp?.listener) cont.add('SeccompState', { json: seccompState(plan.seccomp.listener, pid, hookState(record, 'running')) });
+    started.channel.send(Msg.Continue, cont.bytes());
     await started.channel.expect(Msg.Ready, 'set up the process', HANDSHAKE_TIMEOUT_MS);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     started.helper.unref();

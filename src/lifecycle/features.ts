@@ -3,6 +3,9 @@
  * clients such as containerd and dockerd decide from it what they may ask for.
  */
 import { capabilityNumbers, memoryPolicyFlags, memoryPolicyModes, namespaceFlags } from '../kernel-tables.js';
+import { execFileSync } from 'node:child_process';
+import { seccompFilterFlags, seccompOperators } from '../bundle/seccomp-plan.js';
+import { initHelperPath } from '../native.js';
 import { SPEC_VERSION, SPEC_VERSION_MIN, TSRUN_VERSION } from '../version.js';
 
 const mountOptions = [
@@ -11,6 +14,26 @@ const mountOptions = [
   'private', 'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw', 'shared',
   'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup', 'unbindable',
 ];
+
+/**
+ * What the helper's libseccomp and this kernel support, asked of tsrun-init itself (the library
+ * is linked into it, not into Node): architectures, actions, and the filter flags the kernel takes.
+ */
+function seccompFeatures(): object {
+  const probed = JSON.parse(execFileSync(initHelperPath(), ['--seccomp-features'], { encoding: 'utf8' })) as {
+    archs: string[];
+    actions: string[];
+    supportedFlags: string[];
+  };
+  return {
+    enabled: true,
+    actions: probed.actions,
+    operators: Object.keys(seccompOperators),
+    archs: probed.archs,
+    knownFlags: Object.keys(seccompFilterFlags),
+    supportedFlags: probed.supportedFlags,
+  };
+}
 
 export function features(): object {
   return {
@@ -22,7 +45,7 @@ export function features(): object {
       namespaces: Object.keys(namespaceFlags).sort(),
       capabilities: Object.keys(capabilityNumbers),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

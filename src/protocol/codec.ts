@@ -48,6 +48,12 @@ export class FieldWriter {
     return this;
   }
 
+  u64s(values: readonly (bigint | number)[]): this {
+    this.u32(values.length);
+    for (const v of values) this.u64(v);
+    return this;
+  }
+
   /** One field of a declared kind (records.ts); pad32 writes 0 whatever it is given. */
   field(kind: FieldKind, value: unknown): this {
     switch (kind) {
@@ -58,6 +64,7 @@ export class FieldWriter {
       case 'str': return this.str(value as string);
       case 'strs': return this.strs(value as readonly string[]);
       case 'u32s': return this.u32s(value as readonly number[]);
+      case 'u64s': return this.u64s(value as readonly (bigint | number)[]);
     }
   }
 
@@ -190,6 +197,13 @@ export class FieldReader {
     return out;
   }
 
+  u64s(): bigint[] {
+    const n = this.u32();
+    const out: bigint[] = [];
+    for (let i = 0; i < n; i++) out.push(this.u64());
+    return out;
+  }
+
   field(kind: FieldKind): unknown {
     switch (kind) {
       case 'pad32':
@@ -199,6 +213,7 @@ export class FieldReader {
       case 'str': return this.str();
       case 'strs': return this.strs();
       case 'u32s': return this.u32s();
+      case 'u64s': return this.u64s();
     }
   }
 

@@ -23,6 +23,13 @@ function encodeProcess(w: RecordWriter, plan: ProcessPlan): void {
   if (plan.scheduler) w.add('Scheduler', plan.scheduler);
   if (plan.cpuAffinity.initial) w.add('CpuAffinity', { when: CpuAffinityWhen.Initial, list: plan.cpuAffinity.initial });
   if (plan.cpuAffinity.final) w.add('CpuAffinity', { when: CpuAffinityWhen.Final, list: plan.cpuAffinity.final });
+  const seccomp = plan.seccomp;
+  if (seccomp) {
+    w.add('Seccomp', { defaultAction: seccomp.defaultAction, flags: seccomp.flags });
+    for (const arch of seccomp.architectures) w.add('SeccompArch', arch);
+    for (const rule of seccomp.rules) w.add('SeccompRule', rule);
+    if (seccomp.listener) w.add('SeccompListener', { path: seccomp.listener.path });
+  }
 }
 
 /** The Plan payload of a create. */

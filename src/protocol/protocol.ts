@@ -27,6 +27,7 @@
  *                                     has the host's credentials and mount namespace
  *     0  set_cpu_affinity(INITIAL)    the initial execCPUAffinity (inherited)
  *     0  netdev_open_host_socket      a netlink socket in the host's namespace, for netDevices
+ *     0  seccomp_connect_listener     with SCMP_ACT_NOTIFY: the listenerPath socket, by host path
  *     0  join_namespaces              setns() each NsPath in order (user first)
  *     0  enter_time_namespace         unshare(CLONE_NEWTIME), write the TimeOffset lines
  *     0  clone_init                   clone(namespaces minus NEWTIME/NEWCGROUP) → 1
@@ -61,6 +62,8 @@
  *     1  set_io_priority              I/O priority and scheduler while still privileged
  *     1  set_scheduler
  *     1  set_memory_policy
+ *     1  load_seccomp(BEFORE_USER)    without no_new_privs: while it still has CAP_SYS_ADMIN; the
+ *                                     listener fd and SeccompState go to the listener socket
  *     1  set_user                     user, capabilities, no_new_privs
  *     1  find_executable              resolve process.args[0] in the container's PATH
  *   1 → N  Ready                      (N records state "created" and exits)
@@ -69,6 +72,7 @@
  *                                     openat on the state dir fd): blocks until `tsrun start`
  *     1  run_hooks(START_CONTAINER)
  *     1  set_cpu_affinity(FINAL)
+ *     1  load_seccomp(BEFORE_EXEC)    with no_new_privs: the last step before execve
  *     1  exec                         execve(process.args). A failure after Ready is written to
  *                                     the fifo as "E<message>" (start reports it); success writes
  *                                     "0" and the fifo closes on exec (O_CLOEXEC)
@@ -82,6 +86,7 @@
  *     x  console_connect              the host's socket, before joining the container
  *     x  set_cpu_affinity(INITIAL)
  *     x  netdev_open_host_socket      (nothing to do: an exec moves no devices)
+ *     x  seccomp_connect_listener
  *     x  join_namespaces              the container's, user first
  *     x  enter_time_namespace         (nothing to do: joined, not created)
  *     x  clone_init                   → the process, which after Continue runs:
@@ -92,9 +97,11 @@
  *     x  set_io_priority
  *     x  set_scheduler
  *     x  set_memory_policy
+ *     x  load_seccomp(BEFORE_USER)
  *     x  set_user
  *     x  find_executable
  *     x  set_cpu_affinity(FINAL)      after Ready
+ *     x  load_seccomp(BEFORE_EXEC)
  *     x  exec
  *
  *   Error{errno, step, message} and Log{level, message} may come from 0 or 1 at any time; after

@@ -21,10 +21,11 @@
  *
  * Field kinds (all little endian): u32, i32, u64; `pad32` (a u32 that is always 0); `str` (bytes
  * ending in one NUL); `strs` (u32 count, then that many `str`; C: NULL-terminated `char **` and
- * `size_t n_<field>`); `u32s` (u32 count, then that many u32; C: `uint32_t *` and `size_t n_<field>`).
+ * `size_t n_<field>`); `u32s`, `u64s` (u32 count, then that many u32 or u64; C: `uint32_t *` or
+ * `uint64_t *` and `size_t n_<field>`).
  */
 
-export type FieldKind = 'u32' | 'i32' | 'u64' | 'pad32' | 'str' | 'strs' | 'u32s';
+export type FieldKind = 'u32' | 'i32' | 'u64' | 'pad32' | 'str' | 'strs' | 'u32s' | 'u64s';
 export type Store = 'flag' | 'one' | 'many' | 'keyed';
 export type Frame = 'plan' | 'continue';
 
@@ -108,6 +109,19 @@ export const records = {
   MemoryPolicy: rec(34, 'one', 'set_mempolicy: mode MPOL_*, flags MPOL_F_*, node list ("" for none)', [['mode', 'u32'], ['flags', 'u32'], ['nodes', 'str']]),
   NetDevice: rec(35, 'many', 'a host network device moved into the new netns, renamed unless containerName is ""', [['hostName', 'str'], ['containerName', 'str']]),
   ExecMode: rec(36, 'flag', '`tsrun exec`: join the container (NsPath), set up only the process, no fifo', []),
+  Seccomp: rec(37, 'one', 'a seccomp filter: the default SECCOMP_RET_* action (errno or trace data included) and SECCOMP_FILTER_FLAG_* bits', [
+    ['defaultAction', 'u32'], ['flags', 'u32'],
+  ]),
+  SeccompArch: rec(38, 'many', 'an architecture the filter also covers: its libseccomp name and its index in linux.seccomp.architectures', [
+    ['index', 'u32'], ['name', 'str'],
+  ]),
+  SeccompRule: rec(39, 'many', 'one libseccomp rule: action, syscall name, comparisons as (index, op SCMP_CMP_*, value, valueTwo) groups', [
+    ['action', 'u32'], ['syscall', 'str'], ['args', 'u64s'],
+  ]),
+  SeccompListener: rec(40, 'one', 'SCMP_ACT_NOTIFY: the unix socket that receives the listener fd and the container process state', [
+    ['path', 'str'],
+  ]),
+  SeccompState: rec(41, 'one', 'the container process state JSON sent with the listener fd', [['json', 'str']], 'continue'),
 } satisfies Record<string, RecordDecl>;
 
 export type RecordName = keyof typeof records;
@@ -122,7 +136,9 @@ type FieldValue<K extends FieldKind> = K extends 'u32' | 'i32'
         ? readonly string[]
         : K extends 'u32s'
           ? readonly number[]
-          : never;
+          : K extends 'u64s'
+            ? readonly (bigint | number)[]
+            : never;
 
 /** The value RecordWriter.add takes for a record: one property per field (pad32 fields excluded). */
 export type RecordValue<N extends RecordName> = {

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, statSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { TsrunError, fromSystemError, stateError } from '../errors.js';
 import { native, type Native } from '../native.js';
-import type { Hooks, Process } from '../bundle/spec-types.js';
+import type { Hooks, LinuxSeccomp, Process } from '../bundle/spec-types.js';
 import { statePaths, type StatePaths } from './paths.js';
 
 /** What tsrun records about a container (not the spec's state: see lifecycle/status.ts). */
@@ -28,6 +28,8 @@ export interface ContainerRecord {
   hooks?: Hooks;
   /** the config's process: what exec starts from when it is not given a whole process.json */
   process?: Process;
+  /** the config's linux.seccomp: every exec'd process gets the container's filter, as with runc */
+  seccomp?: LinuxSeccomp;
   /** set by start once the fifo has been read */
   started: boolean;
   /**

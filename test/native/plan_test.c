@@ -59,10 +59,10 @@ static void put_field(struct buf *v, const struct tsrun_field_desc *f, const cha
     for (size_t i = 0; i < n; i++) str(v, (*(char *const *const *)at)[i]);
     break;
   }
-  case TSRUN_FIELD_U32S: {
+  case TSRUN_FIELD_U32S: case TSRUN_FIELD_U64S: {
     size_t n = *(const size_t *)(elem + f->count_offset);
     u32(v, (uint32_t)n);
-    put(v, *(const uint32_t *const *)at, 4 * n);
+    put(v, *(const void *const *)at, (f->kind == TSRUN_FIELD_U32S ? 4 : 8) * n);
     break;
   }
   }

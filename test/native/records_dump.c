@@ -67,6 +67,15 @@ static void field_value(const struct tsrun_field_desc *f, const char *elem)
     putchar(']');
     break;
   }
+  case TSRUN_FIELD_U64S: {
+    const uint64_t *v = *(const uint64_t *const *)at;
+    size_t n = *(const size_t *)(elem + f->count_offset);
+    putchar('[');
+    for (size_t i = 0; i < n; i++)
+      printf("%s\"%" PRIu64 "\"", i ? "," : "", v[i]);
+    putchar(']');
+    break;
+  }
   }
 }
 

@@ -31,6 +31,7 @@ function sample(recordName, field, n) {
     case 'str': return `${recordName}.${field.name}#${n} "q" \\`;
     case 'strs': return n % 2 ? [] : [`${field.name}-a`, `${field.name} b`];
     case 'u32s': return n % 2 ? [] : [0, 7, 0xffffffff];
+    case 'u64s': return n % 2 ? [] : [0n, 1n << 40n, (1n << 64n) - 1n];
   }
   throw new Error(`no sample for ${field.kind}`);
 }
@@ -41,7 +42,7 @@ function samples(decls) {
   const plan = new RecordWriter(decls);
   const cont = new RecordWriter(decls);
   const expected = {};
-  const asJson = (field, v) => (field.kind === 'u64' ? String(v) : v);
+  const asJson = (field, v) => (field.kind === 'u64' ? String(v) : field.kind === 'u64s' ? v.map(String) : v);
   for (const [name, r] of Object.entries(decls)) {
     const w = r.frame === 'continue' ? cont : plan;
     const value = (n) => Object.fromEntries(r.fields.map((f) => [f.name, sample(name, f, n)]));
