@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, statfsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { openCgroupManager, realCgroupBpf } from '../../dist/cgroups/index.js';
+import { native } from '../../dist/native.js';
 
 const root = '/sys/fs/cgroup/unified';
 const usable = process.getuid?.() === 0 && existsSync(root) && statfsSync(root).type === 0x63677270 && existsSync(`${root}/cgroup.procs`);
@@ -67,4 +68,39 @@ test('cgroups v2 (real cgroup2 mount): device rules become an attached program t
     m.destroy();
   }
   assert.equal(existsSync(`${root}/tsrun-test-v2/${id}`), false);
+});
+
+test('bpf addon: bad arguments throw the usage; kernel refusals carry code, errno, syscall and the verifier log', { skip: !usable && 'needs root and a cgroup2 mount at /sys/fs/cgroup/unified' }, () => {
+  assert.throws(() => native.bpfLoadCgroupDeviceProgram([0x95], 'GPL', 'x'), { name: 'TypeError', message: /bpfLoadCgroupDeviceProgram\(instructions: Uint8Array/ });
+  assert.throws(() => native.bpfLoadCgroupDeviceProgram(new Uint8Array(7), 'GPL', 'x'), { name: 'TypeError', message: /whole 8-byte/ });
+  assert.throws(() => native.bpfAttachCgroupDevice(1), { name: 'TypeError', message: /bpfAttachCgroupDevice\(cgroupFd: number, programFd: number\)/ });
+  // exit without setting r0: the verifier refuses it and says why
+  assert.throws(() => native.bpfLoadCgroupDeviceProgram(new Uint8Array([0x95, 0, 0, 0, 0, 0, 0, 0]), 'Apache-2.0', 'tsrun_test'), (err) => {
+    assert.equal(err.code, 'EACCES');
+    assert.equal(err.errno, -13);
+    assert.equal(err.syscall, 'bpf(BPF_PROG_LOAD)');
+    assert.match(err.verifierLog, /R0 !read_ok/);
+    return true;
+  });
+  const dir = `${root}/tsrun-test-v2-devfilter-${randomBytes(3).toString('hex')}`;
+  mkdirSync(dir);
+  const dirFd = openSync(dir, 'r');
+  // mov32 r0, 1; exit: allows everything
+  const prog = native.bpfLoadCgroupDeviceProgram(new Uint8Array([0xb4, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]), 'Apache-2.0', 'tsrun_test');
+  try {
+    assert.throws(() => native.bpfDetachCgroupDevice(dirFd, prog), { code: 'ENOENT', syscall: 'bpf(BPF_PROG_DETACH)' }, 'not attached');
+    native.bpfAttachCgroupDevice(dirFd, prog);
+    const ids = native.bpfQueryCgroupDevice(dirFd);
+    assert.equal(ids.length, 1);
+    const again = native.bpfProgramFdById(ids[0]);
+    native.bpfDetachCgroupDevice(dirFd, again);
+    closeSync(again);
+    assert.deepEqual(native.bpfQueryCgroupDevice(dirFd), []);
+    assert.throws(() => native.bpfQueryCgroupDevice(prog), { syscall: 'bpf(BPF_PROG_QUERY)' }, 'a program fd is no cgroup');
+    assert.throws(() => native.bpfProgramFdById(0xfffffff0), { code: 'ENOENT', syscall: 'bpf(BPF_PROG_GET_FD_BY_ID)' });
+  } finally {
+    closeSync(prog);
+    closeSync(dirFd);
+    rmdirSync(dir);
+  }
 });
