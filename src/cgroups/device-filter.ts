@@ -69,7 +69,6 @@ export interface Instruction {
 export interface DeviceFilter {
   /** the program: 8 bytes per instruction, in the host's byte order as the kernel expects */
   program: Uint8Array;
-  instructions: readonly Instruction[];
   /** the rules allow every access: a cgroup needs no program for them */
   allowsAll: boolean;
 }
@@ -108,7 +107,7 @@ export function compileDeviceFilter(rules: readonly LinuxDeviceCgroup[], pointer
   // Newest first, each returning on a match: the first hit is the last matching rule in config order.
   for (let i = effective.length - 1; i >= 0; i--) insns.push(...ruleBlock(effective[i]));
   insns.push(...verdict(defaultAllow));
-  return { program: encodeInstructions(insns), instructions: insns, allowsAll: defaultAllow && effective.length === 0 };
+  return { program: encodeInstructions(insns), allowsAll: defaultAllow && effective.length === 0 };
 }
 
 function insn(op: number, dst: number, src: number, off: number, imm: number): Instruction {

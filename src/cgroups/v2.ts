@@ -1,6 +1,7 @@
 /**
  * cgroup v2 driver: one directory, controllers enabled top-down through cgroup.subtree_control,
- * spec values converted to v2 files as runc's fs2 driver does.
+ * spec values converted to v2 files as runc's fs2 driver does; device rules become an eBPF program
+ * (compiled in device-filter.ts, attached through bpf.ts).
  */
 import * as path from 'node:path';
 import { configError, TsrunError } from '../errors.js';
