@@ -16,7 +16,7 @@
  *     exceptions partially too). Taking "all bits" for deny rules would let O_RDWR through.
  * Unlike v1, "a" rules may carry numbers and access ("a 1:* r": char and block major 1, read).
  *
- * The program checks the rules newest first and returns at the first match; see compile().
+ * The program checks the rules newest first and returns at the first match (compileDeviceFilter).
  */
 import type { LinuxDeviceCgroup } from '../bundle/spec-types.js';
 import { isAllDevices, parseDeviceRule, type DeviceRule } from './common.js';
