@@ -6,11 +6,14 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
+#include <linux/bpf.h>
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -35,6 +38,13 @@ const char* ErrnoName(int err) {
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case EPROTO: return "EPROTO";
     case EADDRINUSE: return "EADDRINUSE";
+    case E2BIG: return "E2BIG";
+    case EBUSY: return "EBUSY";
+    case EFAULT: return "EFAULT";
+    case ENOMEM: return "ENOMEM";
+    case ENOSYS: return "ENOSYS";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ESRCH: return "ESRCH";
     default: return "EUNKNOWN";
   }
 }
@@ -56,6 +66,138 @@ bool CheckArgs(const Napi::CallbackInfo& info, size_t count, const char* usage) 
     return false;
   }
   return true;
+}
+
+// Throws `e` and gives the value an export returns after throwing.
+Napi::Value Throw(const Napi::Error& e) {
+  e.ThrowAsJavaScriptException();
+  return e.Env().Undefined();
+}
+
+// Checks for exactly `count` arguments, all numbers, and reads them as uint32 into `out`.
+bool Uint32Args(const Napi::CallbackInfo& info, size_t count, const char* usage, uint32_t* out) {
+  if (!CheckArgs(info, count, usage)) return false;
+  for (size_t i = 0; i < count; i++) {
+    if (!info[i].IsNumber()) {
+      Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+      return false;
+    }
+    out[i] = info[i].As<Napi::Number>().Uint32Value();
+  }
+  return true;
+}
+
+// ---- bpf(2) for the cgroup v2 device controller (src/cgroups/bpf.ts) ----
+
+long Bpf(int cmd, union bpf_attr* attr) {
+  long rc;
+  do {
+    rc = syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+uint64_t Ptr(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
+
+// bpfLoadCgroupDeviceProgram(instructions, license, name) -> fd: BPF_PROG_LOAD of a
+// BPF_PROG_TYPE_CGROUP_DEVICE program. The first try goes without a log (the verifier is faster and
+// a short log buffer cannot fail a good program with ENOSPC); a refused program is loaded again with
+// a log, which the error carries as `verifierLog`.
+Napi::Value BpfLoadCgroupDeviceProgram(const Napi::CallbackInfo& info) {
+  const char* usage = "bpfLoadCgroupDeviceProgram(instructions: Uint8Array, license: string, name: string)";
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 3, usage)) return env.Undefined();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      !info[1].IsString() || !info[2].IsString()) {
+    return Throw(Napi::TypeError::New(env, usage));
+  }
+  Napi::Uint8Array insns = info[0].As<Napi::Uint8Array>();
+  if (insns.ByteLength() == 0 || insns.ByteLength() % sizeof(struct bpf_insn) != 0) {
+    return Throw(Napi::TypeError::New(env, "bpfLoadCgroupDeviceProgram: instructions must be whole 8-byte bpf_insn records"));
+  }
+  std::string license = info[1].As<Napi::String>().Utf8Value();
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  attr.insns = Ptr(insns.Data());
+  attr.insn_cnt = static_cast<uint32_t>(insns.ByteLength() / sizeof(struct bpf_insn));
+  attr.license = Ptr(license.c_str());
+  strncpy(attr.prog_name, name.c_str(), sizeof(attr.prog_name) - 1);
+  long fd = Bpf(BPF_PROG_LOAD, &attr);
+  if (fd >= 0) return Napi::Number::New(env, static_cast<double>(fd));
+  int err = errno;
+  std::vector<char> log(256 * 1024, '\0');
+  attr.log_level = 1;
+  attr.log_buf = Ptr(log.data());
+  attr.log_size = static_cast<uint32_t>(log.size());
+  fd = Bpf(BPF_PROG_LOAD, &attr);
+  if (fd >= 0) return Napi::Number::New(env, static_cast<double>(fd));  // refused once, accepted now
+  Napi::Error e = SysError(env, "bpf(BPF_PROG_LOAD)", err);
+  log.back() = '\0';
+  e.Set("verifierLog", Napi::String::New(env, log.data()));
+  return Throw(e);
+}
+
+// BPF_PROG_ATTACH or BPF_PROG_DETACH of (cgroupFd, programFd) as a BPF_CGROUP_DEVICE program.
+Napi::Value CgroupDeviceLink(const Napi::CallbackInfo& info, int cmd, const char* syscall, const char* usage) {
+  uint32_t a[2];
+  if (!Uint32Args(info, 2, usage, a)) return info.Env().Undefined();
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.target_fd = a[0];
+  attr.attach_bpf_fd = a[1];
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  // ALLOW_MULTI: programs attached to ancestors (and a second one here during an update) all keep
+  // running. Detach takes no flags; with ALLOW_MULTI it needs to be told which program.
+  if (cmd == BPF_PROG_ATTACH) attr.attach_flags = BPF_F_ALLOW_MULTI;
+  if (Bpf(cmd, &attr) < 0) return Throw(SysError(info.Env(), syscall, errno));
+  return info.Env().Undefined();
+}
+
+// bpfAttachCgroupDevice(cgroupFd, programFd)
+Napi::Value BpfAttachCgroupDevice(const Napi::CallbackInfo& info) {
+  return CgroupDeviceLink(info, BPF_PROG_ATTACH, "bpf(BPF_PROG_ATTACH)", "bpfAttachCgroupDevice(cgroupFd: number, programFd: number)");
+}
+
+// bpfDetachCgroupDevice(cgroupFd, programFd)
+Napi::Value BpfDetachCgroupDevice(const Napi::CallbackInfo& info) {
+  return CgroupDeviceLink(info, BPF_PROG_DETACH, "bpf(BPF_PROG_DETACH)", "bpfDetachCgroupDevice(cgroupFd: number, programFd: number)");
+}
+
+// bpfQueryCgroupDevice(cgroupFd) -> ids: BPF_PROG_QUERY of the device programs attached to this
+// cgroup itself (not the ones inherited from ancestors). ENOSPC says how many there are: retry.
+Napi::Value BpfQueryCgroupDevice(const Napi::CallbackInfo& info) {
+  uint32_t a[1];
+  Napi::Env env = info.Env();
+  if (!Uint32Args(info, 1, "bpfQueryCgroupDevice(cgroupFd: number)", a)) return env.Undefined();
+  std::vector<uint32_t> ids(64);
+  union bpf_attr attr;
+  for (int tries = 0;; tries++) {
+    memset(&attr, 0, sizeof(attr));
+    attr.query.target_fd = a[0];
+    attr.query.attach_type = BPF_CGROUP_DEVICE;
+    attr.query.prog_ids = Ptr(ids.data());
+    attr.query.prog_cnt = static_cast<uint32_t>(ids.size());
+    if (Bpf(BPF_PROG_QUERY, &attr) == 0) break;
+    if (errno != ENOSPC || tries >= 5) return Throw(SysError(env, "bpf(BPF_PROG_QUERY)", errno));
+    ids.resize(attr.query.prog_cnt + 16);  // more were attached meanwhile: grow with room
+  }
+  Napi::Array out = Napi::Array::New(env, attr.query.prog_cnt);
+  for (uint32_t i = 0; i < attr.query.prog_cnt; i++) out.Set(i, Napi::Number::New(env, ids[i]));
+  return out;
+}
+
+// bpfProgramFdById(id) -> fd: BPF_PROG_GET_FD_BY_ID, to detach a program this process did not load.
+Napi::Value BpfProgramFdById(const Napi::CallbackInfo& info) {
+  uint32_t a[1];
+  if (!Uint32Args(info, 1, "bpfProgramFdById(id: number)", a)) return info.Env().Undefined();
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.prog_id = a[0];
+  long fd = Bpf(BPF_PROG_GET_FD_BY_ID, &attr);
+  if (fd < 0) return Throw(SysError(info.Env(), "bpf(BPF_PROG_GET_FD_BY_ID)", errno));
+  return Napi::Number::New(info.Env(), static_cast<double>(fd));
 }
 
 // flock(fd, exclusive, wait): whole-file advisory lock. The state directory's lock file is held
@@ -223,6 +365,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
+  exports.Set("bpfLoadCgroupDeviceProgram", Napi::Function::New(env, BpfLoadCgroupDeviceProgram));
+  exports.Set("bpfAttachCgroupDevice", Napi::Function::New(env, BpfAttachCgroupDevice));
+  exports.Set("bpfDetachCgroupDevice", Napi::Function::New(env, BpfDetachCgroupDevice));
+  exports.Set("bpfQueryCgroupDevice", Napi::Function::New(env, BpfQueryCgroupDevice));
+  exports.Set("bpfProgramFdById", Napi::Function::New(env, BpfProgramFdById));
   return exports;
 }
 

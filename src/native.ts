@@ -17,6 +17,25 @@ export interface Native {
   receiveFd(path: string, timeoutMs: number): Promise<number>;
   /** TIOCSWINSZ */
   setWindowSize(fd: number, rows: number, cols: number): void;
+  /**
+   * BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (8-byte struct bpf_insn records); returns
+   * its fd (close-on-exec). A refused program's error has `verifierLog`.
+   */
+  bpfLoadCgroupDeviceProgram(instructions: Uint8Array, license: string, name: string): number;
+  /** BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI; `cgroupFd` is an open cgroup v2 directory */
+  bpfAttachCgroupDevice(cgroupFd: number, programFd: number): void;
+  /** BPF_PROG_DETACH of that program from the cgroup */
+  bpfDetachCgroupDevice(cgroupFd: number, programFd: number): void;
+  /** BPF_PROG_QUERY: ids of the device programs attached to the cgroup itself, oldest first */
+  bpfQueryCgroupDevice(cgroupFd: number): number[];
+  /** BPF_PROG_GET_FD_BY_ID; returns an fd (close-on-exec) */
+  bpfProgramFdById(id: number): number;
+}
+
+/** What a refused BPF_PROG_LOAD throws besides code/errno/syscall. */
+export interface BpfLoadError extends Error {
+  code?: string;
+  verifierLog?: string;
 }
 
 const buildDirs = ['../build/Release', '../build/Debug'];
@@ -41,6 +60,11 @@ export const native: Native = {
   mkfifo: (path, mode) => load().mkfifo(path, mode),
   receiveFd: (path, timeoutMs) => load().receiveFd(path, timeoutMs),
   setWindowSize: (fd, rows, cols) => load().setWindowSize(fd, rows, cols),
+  bpfLoadCgroupDeviceProgram: (instructions, license, name) => load().bpfLoadCgroupDeviceProgram(instructions, license, name),
+  bpfAttachCgroupDevice: (cgroupFd, programFd) => load().bpfAttachCgroupDevice(cgroupFd, programFd),
+  bpfDetachCgroupDevice: (cgroupFd, programFd) => load().bpfDetachCgroupDevice(cgroupFd, programFd),
+  bpfQueryCgroupDevice: (cgroupFd) => load().bpfQueryCgroupDevice(cgroupFd),
+  bpfProgramFdById: (id) => load().bpfProgramFdById(id),
 };
 
 function load(): Native {

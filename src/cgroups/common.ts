@@ -6,10 +6,13 @@ import * as path from 'node:path';
 import { configError, fromSystemError, isGone, TsrunError } from '../errors.js';
 import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../bundle/spec-types.js';
 import { sleepMs, type CgroupFs } from './fs.js';
+import type { CgroupBpf } from './bpf.js';
 
 export interface ManagerOptions {
   fsRoot: string;
   fs: CgroupFs;
+  /** v2 device programs; default the real bpf(2) */
+  bpf?: CgroupBpf;
   /** dirs a previous create() made (from state.json) */
   created?: readonly string[];
   /** how long destroy() retries EBUSY in all; default 2000 */
@@ -318,16 +321,32 @@ export function devNum(major: unknown, minor: unknown, pointer: string): string 
   return `${checkInt(major, `${pointer}/major`, 0)}:${checkInt(minor, `${pointer}/minor`, 0)}`;
 }
 
-/** True when device rules, applied on the default "allow all", would deny anything. */
-export function devicesRestrict(rules: readonly LinuxDeviceCgroup[]): boolean {
-  let lastAllowAll = -1;
-  rules.forEach((r, i) => {
-    if (r.allow && isAllDevices(r) && accessSet(r.access) === 'rwm') lastAllowAll = i;
-  });
-  return rules.some((r, i) => !r.allow && i > lastAllowAll);
+/** One linux.resources.devices rule, checked, with the spec's defaults filled in. */
+export interface DeviceRule {
+  allow: boolean;
+  type: 'a' | 'b' | 'c';
+  /** undefined: any (absent or negative in config.json) */
+  major: number | undefined;
+  minor: number | undefined;
+  /** canonical "rwm" order, never empty */
+  access: string;
 }
 
-export function isAllDevices(r: LinuxDeviceCgroup): boolean {
+/** Checks one rule as both drivers need it; errors point at the rule's field. */
+export function parseDeviceRule(rule: LinuxDeviceCgroup, pointer: string): DeviceRule {
+  const type = rule.type ?? 'a';
+  if (type !== 'a' && type !== 'b' && type !== 'c') throw configError(`${pointer}/type`, `must be "a", "b" or "c", got ${JSON.stringify(type)}`);
+  const access = rule.access ?? 'rwm';
+  if (typeof access !== 'string' || !/^[rwm]+$/.test(access)) {
+    throw configError(`${pointer}/access`, `must be made of "r", "w" and "m", got ${JSON.stringify(access)}`);
+  }
+  // device numbers are u32 in the kernel (dev_t, struct bpf_cgroup_dev_ctx)
+  const num = (n: number | undefined, what: string): number | undefined =>
+    n === undefined || n < 0 ? undefined : checkInt(n, `${pointer}/${what}`, 0, 0xffffffff);
+  return { allow: rule.allow === true, type, major: num(rule.major, 'major'), minor: num(rule.minor, 'minor'), access: accessSet(access) };
+}
+
+export function isAllDevices(r: LinuxDeviceCgroup | DeviceRule): boolean {
   const wild = (n: number | undefined): boolean => n === undefined || n < 0;
   return (r.type === undefined || r.type === 'a') && wild(r.major) && wild(r.minor);
 }

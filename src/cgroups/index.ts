@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { fromSystemError, TsrunError } from '../errors.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
+import type { CgroupBpf } from './bpf.js';
 import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
 import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
 import type { ManagerOptions } from './common.js';
@@ -12,6 +13,8 @@ import { V1Manager } from './v1.js';
 import { V2Manager } from './v2.js';
 
 export type { CgroupFs, CgroupDirent } from './fs.js';
+export type { CgroupBpf } from './bpf.js';
+export { realCgroupBpf } from './bpf.js';
 export { realCgroupFs, CGROUP2_SUPER_MAGIC } from './fs.js';
 export { parseMountinfo, parseProcCgroup, resolveCgroupsPath } from './paths.js';
 export { sharesToWeight, blkioToIOWeight } from './v2.js';
@@ -44,6 +47,8 @@ export interface OpenCgroupOptions {
   /** default /proc: self/mountinfo and self/cgroup are read from here */
   procRoot?: string;
   fs?: CgroupFs;
+  /** v2 device programs (default: bpf(2) through the addon) */
+  bpf?: CgroupBpf;
   /** skip the statfs probe (tests, or a caller that knows) */
   version?: 1 | 2;
   /** how long destroy() retries EBUSY in all; default 2000 */
@@ -68,7 +73,7 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   const procRoot = stripSlash(opts.procRoot ?? '/proc');
   const resolved = resolveCgroupsPath(opts.cgroupsPath, opts.id);
   const version = opts.version ?? detectCgroupVersion(fsRoot, fs);
-  const mopts: ManagerOptions = { fsRoot, fs, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs };
+  const mopts: ManagerOptions = { fsRoot, fs, bpf: opts.bpf, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs };
   const readProc = (name: string): string => {
     const p = path.posix.join(procRoot, 'self', name);
     try {
@@ -109,6 +114,7 @@ export interface FromPathsOptions {
   /** what `created` said when the state was saved; without it only the leaf dirs count as ours */
   created?: readonly string[];
   fs?: CgroupFs;
+  bpf?: CgroupBpf;
   destroyBudgetMs?: number;
   freezeTimeoutMs?: number;
 }
@@ -135,7 +141,7 @@ export function cgroupManagerFromPaths(
     }
   }
   const mopts: ManagerOptions = {
-    fsRoot: root, fs, created, destroyBudgetMs: options.destroyBudgetMs, freezeTimeoutMs: options.freezeTimeoutMs,
+    fsRoot: root, fs, bpf: options.bpf, created, destroyBudgetMs: options.destroyBudgetMs, freezeTimeoutMs: options.freezeTimeoutMs,
   };
   if (version === 2) {
     const keys = Object.keys(paths);

@@ -9,7 +9,7 @@ import type {
   LinuxRdma, LinuxResources,
 } from '../bundle/spec-types.js';
 import {
-  accessSet, BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devNum, errCode, isAllDevices,
+  BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devNum, errCode, isAllDevices, parseDeviceRule,
 } from './common.js';
 import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
@@ -92,16 +92,13 @@ export class V1Manager extends BaseManager {
     const dir = this.dir('devices', P);
     const lines = rules.map((rule, i) => {
       const p = `${P}/${i}`;
-      const type = rule.type ?? 'a';
-      if (type !== 'a' && type !== 'b' && type !== 'c') throw configError(`${p}/type`, `must be "a", "b" or "c", got ${JSON.stringify(type)}`);
-      const access = rule.access ?? 'rwm';
-      if (!/^[rwm]+$/.test(access)) throw configError(`${p}/access`, `must be made of "r", "w" and "m", got ${JSON.stringify(access)}`);
-      if (type === 'a' && !(isAllDevices(rule) && accessSet(access) === 'rwm')) {
+      const { type, major, minor, access } = parseDeviceRule(rule, p);
+      if (type === 'a' && !(isAllDevices(rule) && access === 'rwm')) {
         // the kernel reads any "a" rule as "all devices, all access", which would grant or deny more than asked
         throw configError(p, 'cgroup v1 can only allow or deny all devices with full "rwm" access when type is "a"; give a type and numbers');
       }
-      const num = (n: number | undefined, what: string): string => (n === undefined || n < 0 ? '*' : String(checkInt(n, `${p}/${what}`, 0)));
-      return { file: rule.allow ? 'devices.allow' : 'devices.deny', line: `${type} ${num(rule.major, 'major')}:${num(rule.minor, 'minor')} ${access}`, p };
+      const num = (n: number | undefined): string => (n === undefined ? '*' : String(n));
+      return { file: rule.allow ? 'devices.allow' : 'devices.deny', line: `${type} ${num(major)}:${num(minor)} ${rule.access ?? 'rwm'}`, p };
     });
     this.write(P, dir, 'devices.deny', 'a');
     for (const l of lines) this.write(l.p, dir, l.file, l.line);

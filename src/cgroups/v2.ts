@@ -1,6 +1,7 @@
 /**
  * cgroup v2 driver: one directory, controllers enabled top-down through cgroup.subtree_control,
- * spec values converted to v2 files as runc's fs2 driver does.
+ * spec values converted to v2 files as runc's fs2 driver does; device rules become an eBPF program
+ * (compiled in device-filter.ts, attached through bpf.ts).
  */
 import * as path from 'node:path';
 import { configError, TsrunError } from '../errors.js';
@@ -8,9 +9,11 @@ import type {
   LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxPids,
   LinuxRdma, LinuxResources,
 } from '../bundle/spec-types.js';
+import { realCgroupBpf, type CgroupBpf } from './bpf.js';
 import {
-  BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devicesRestrict, devNum, errCode,
+  BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devNum, errCode,
 } from './common.js';
+import { compileDeviceFilter } from './device-filter.js';
 import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
 import { rdmaLine } from './v1.js';
@@ -33,9 +36,11 @@ const num = (v: number): string => (v < 0 ? 'max' : String(v));
 
 export class V2Manager extends BaseManager {
   readonly version = 2 as const;
+  private readonly bpf: CgroupBpf;
 
   constructor(dir: string, opts: ManagerOptions) {
     super({ '': dir }, opts);
+    this.bpf = opts.bpf ?? realCgroupBpf;
   }
 
   private get dir(): string {
@@ -101,8 +106,8 @@ export class V2Manager extends BaseManager {
 
   apply(r: LinuxResources | undefined): void {
     if (!r) return;
-    this.checkDevices(r.devices);
     this.checkNetwork(r.network);
+    this.applyDevices(r.devices);
     this.applyMemory(r.memory);
     this.applyCpu(r.cpu);
     this.applyPids(r.pids);
@@ -113,10 +118,26 @@ export class V2Manager extends BaseManager {
     this.applyUnified(r.unified);
   }
 
-  private checkDevices(rules: LinuxDeviceCgroup[] | undefined): void {
-    if (rules && devicesRestrict(rules)) {
-      // TODO: build and attach a BPF_PROG_TYPE_CGROUP_DEVICE program from the rules (native helper).
-      throw configError(`${R}/devices`, 'device cgroup rules on cgroup v2 need an eBPF program (not implemented)');
+  /**
+   * v2 has no devices.allow/deny: the rules become an eBPF program on the cgroup. The new program
+   * goes on before the old ones come off, so an update never leaves a moment without a filter
+   * (meanwhile both run, and an access needs both to allow it). Rules that allow everything need
+   * no program, only the old ones removed.
+   */
+  private applyDevices(rules: LinuxDeviceCgroup[] | undefined): void {
+    if (rules === undefined) return;
+    const P = `${R}/devices`;
+    const filter = compileDeviceFilter(rules, P);
+    const inConfig = (err: unknown): TsrunError => {
+      const e = err as TsrunError;
+      return new TsrunError(`config.json ${P}: ${e.message}`, { kind: 'kernel', pointer: P, code: e.code, errno: e.errno, syscall: e.syscall, path: this.dir, cause: err });
+    };
+    try {
+      const old = this.bpf.devicePrograms(this.dir);
+      if (!filter.allowsAll) this.bpf.attachDeviceProgram(this.dir, filter.program);
+      for (const id of old) this.bpf.detachDeviceProgram(this.dir, id);
+    } catch (err) {
+      throw inConfig(err);
     }
   }
 

@@ -456,6 +456,8 @@ export class Fixture {
 		this.pids = new Map();
 		this.deferred = [];
 		this.ioSeq = 0;
+		/** Words put before every runtime command line, e.g. an unshare that mounts cgroup2 first. */
+		this.commandPrefix = [];
 	}
 
 	newId() {
@@ -496,7 +498,7 @@ export class Fixture {
 
 	/** The runtime's command line for args (with --root unless opts.noRoot). */
 	commandLine(args, opts = {}) {
-		return [RUNTIME.file, ...RUNTIME.args, ...(opts.noRoot ? [] : ['--root', opts.root ?? this.root]), ...(opts.global ?? []), ...args];
+		return [...this.commandPrefix, RUNTIME.file, ...RUNTIME.args, ...(opts.noRoot ? [] : ['--root', opts.root ?? this.root]), ...(opts.global ?? []), ...args];
 	}
 
 	/**

@@ -11,6 +11,7 @@ import {
   openCgroupManager, cgroupManagerFromPaths, realCgroupFs, parseMountinfo, parseProcCgroup, resolveCgroupsPath,
   sharesToWeight, blkioToIOWeight, detectCgroupVersion,
 } from '../../dist/cgroups/index.js';
+import { decode, run } from '../helpers/bpf-interpreter.js';
 
 const MAX = '9223372036854771712';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -107,8 +108,50 @@ function fakeV2Host(t, { own = '/', controllers = 'cpuset cpu io memory hugetlb 
   const cgfs = fakeFs(tmp, 2);
   if (own !== '/') fakeMkdirAll(fsRoot, own.slice(1), cgfs);
   cgfs.log.length = 0;
-  const open = (o = {}) => openCgroupManager({ id: 'ctr1', fsRoot, procRoot: proc, fs: cgfs, ...o });
-  return { tmp, fsRoot, proc, cgfs, open };
+  const bpf = fakeBpf(tmp);
+  const open = (o = {}) => openCgroupManager({ id: 'ctr1', fsRoot, procRoot: proc, fs: cgfs, bpf, ...o });
+  return { tmp, fsRoot, proc, cgfs, bpf, open };
+}
+
+/** Device programs per cgroup dir, by id, as BPF_PROG_QUERY would list them; records calls, fails on demand. */
+function fakeBpf(base) {
+  const attached = new Map();
+  const programs = new Map();
+  const log = [];
+  const failures = new Map();
+  let nextId = 100;
+  const rel = (p) => path.relative(base, p);
+  const maybeFail = (op) => {
+    const code = failures.get(op);
+    if (code) {
+      failures.delete(op);
+      throw sysErr(code, op, '');
+    }
+  };
+  const list = (dir) => attached.get(dir) ?? [];
+  return {
+    log,
+    programs,
+    attached: (dir) => [...list(dir)],
+    fail: (op, code) => failures.set(op, code),
+    devicePrograms(dir) {
+      log.push(`list ${rel(dir)}`);
+      maybeFail('devicePrograms');
+      return [...list(dir)];
+    },
+    attachDeviceProgram(dir, program) {
+      const id = nextId++;
+      log.push(`attach ${rel(dir)} ${id}`);
+      maybeFail('attachDeviceProgram');
+      programs.set(id, program);
+      attached.set(dir, [...list(dir), id]);
+    },
+    detachDeviceProgram(dir, id) {
+      log.push(`detach ${rel(dir)} ${id}`);
+      maybeFail('detachDeviceProgram');
+      attached.set(dir, list(dir).filter((x) => x !== id));
+    },
+  };
 }
 
 function fakeMkdirAll(base, rel, cgfs = fakeFs(base, 1)) {
@@ -850,18 +893,50 @@ describe('cgroups: v2', () => {
     assertConfigError(() => m.apply({ network: { classID: 1 } }), '/linux/resources/network/classID');
   });
 
-  test('devices: only rules that restrict need eBPF, and they are refused clearly', (t) => {
-    const { m } = created(t);
-    m.apply({ devices: [] });
-    m.apply({ devices: [{ allow: true, access: 'rwm' }] });
-    m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'a', access: 'rwm' }] });
-    m.apply({ devices: [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] });
-    assertConfigError(
-      () => m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] }),
-      '/linux/resources/devices',
-      /device cgroup rules on cgroup v2 need an eBPF program \(not implemented\)/,
-    );
-    assertConfigError(() => m.apply({ devices: [{ allow: true, access: 'rwm' }, { allow: false, type: 'c', major: 5, minor: 1 }] }), '/linux/resources/devices');
+  test('devices: the rules become one attached program; a new one goes on before the old comes off', (t) => {
+    const { h, m } = created(t);
+    const dir = m.paths[''];
+    const allowed = (id, req) => run(decode(h.bpf.programs.get(id)), { type: 2, ...req }) === 1;
+    m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }] });
+    assert.deepEqual(h.bpf.log, ['list cg/ctr1', 'attach cg/ctr1 100']);
+    assert.deepEqual(h.bpf.attached(dir), [100]);
+    assert.equal(allowed(100, { major: 1, minor: 3, access: 2 }), true, '/dev/null read');
+    assert.equal(allowed(100, { major: 1, minor: 5, access: 2 }), false, '/dev/zero read');
+    assert.deepEqual(h.cgfs.writes(), [], 'no files: v2 has no devices.allow');
+
+    h.bpf.log.length = 0;
+    m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 5, access: 'r' }] });
+    assert.deepEqual(h.bpf.log, ['list cg/ctr1', 'attach cg/ctr1 101', 'detach cg/ctr1 100']);
+    assert.deepEqual(h.bpf.attached(dir), [101]);
+    assert.equal(allowed(101, { major: 1, minor: 5, access: 2 }), true);
+
+    h.bpf.log.length = 0;
+    m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, access: 'rwm' }] });
+    assert.deepEqual(h.bpf.log, ['list cg/ctr1', 'detach cg/ctr1 101'], 'allowing everything needs no program');
+    assert.deepEqual(h.bpf.attached(dir), []);
+
+    h.bpf.log.length = 0;
+    m.apply({ memory: { limit: 1 << 20 } });
+    assert.deepEqual(h.bpf.log, [], 'no devices field: the filter is left as it is');
+  });
+
+  test('devices: a refused attach keeps the old program and names the field; bad rules fail before any bpf call', (t) => {
+    const { h, m } = created(t);
+    const dir = m.paths[''];
+    m.apply({ devices: [{ allow: false, access: 'rwm' }] });
+    h.bpf.fail('attachDeviceProgram', 'EPERM');
+    assert.throws(() => m.apply({ devices: [{ allow: true, type: 'c', major: 1, minor: 3 }] }), (err) => {
+      assert.equal(err.pointer, '/linux/resources/devices');
+      assert.equal(err.kind, 'kernel');
+      assert.equal(err.code, 'EPERM');
+      assert.match(err.message, /^config\.json \/linux\/resources\/devices: .*EPERM/);
+      return true;
+    });
+    assert.deepEqual(h.bpf.attached(dir), [100], 'never without a filter');
+    h.bpf.log.length = 0;
+    assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'c', access: 'rwx' }] }), '/linux/resources/devices/0/access');
+    assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'u' }] }), '/linux/resources/devices/0/type');
+    assert.deepEqual(h.bpf.log, []);
   });
 
   test('unified: written last, keys with / or .. refused, missing controller explained', (t) => {
