@@ -52,8 +52,9 @@ export function usageError(message: string): TsrunError {
   return new TsrunError(message, { kind: 'usage' });
 }
 
-export function stateError(message: string): TsrunError {
-  return new TsrunError(message, { kind: 'state' });
+/** `cause`, if given, is the system error that showed the state: its errno, code and path are kept. */
+export function stateError(message: string, cause?: unknown): TsrunError {
+  return new TsrunError(message, { kind: 'state', ...(cause === undefined ? {} : systemFacts(cause)) });
 }
 
 interface NodeSystemError extends Error {
@@ -63,20 +64,24 @@ interface NodeSystemError extends Error {
   path?: string;
 }
 
-/** Turns a Node fs/child_process error (or anything thrown) into a TsrunError, keeping its facts. */
-export function fromSystemError(err: unknown, what: string, kind: ErrorKind = 'kernel'): TsrunError {
-  if (err instanceof TsrunError) return wrap(err, what);
+/** The facts of a Node fs/child_process error (errno, code, syscall, path), with it as the cause. */
+function systemFacts(err: unknown): TsrunErrorOptions {
   const e = err as NodeSystemError;
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  const detail = code ?? (e instanceof Error ? e.message : String(err));
-  return new TsrunError(`${what}: ${detail}`, {
-    kind,
-    code,
+  return {
+    code: typeof e?.code === 'string' ? e.code : undefined,
     errno: e?.errno,
     syscall: e?.syscall,
     path: e?.path,
     cause: err,
-  });
+  };
+}
+
+/** Turns a Node fs/child_process error (or anything thrown) into a TsrunError, keeping its facts. */
+export function fromSystemError(err: unknown, what: string, kind: ErrorKind = 'kernel'): TsrunError {
+  if (err instanceof TsrunError) return wrap(err, what);
+  const facts = systemFacts(err);
+  const detail = facts.code ?? (err instanceof Error ? err.message : String(err));
+  return new TsrunError(`${what}: ${detail}`, { kind, ...facts });
 }
 
 /** Prefixes an error's message with the step the caller was doing; keeps every other fact. */

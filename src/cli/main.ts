@@ -31,7 +31,7 @@ import { state } from './state.js';
 import { update } from './update.js';
 
 type AnyCommand = CommandSpec<never>;
-const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, spec, features] as unknown as AnyCommand[];
+export const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, spec, features] as unknown as AnyCommand[];
 
 export function versionText(): string {
   return `tsrun version ${TSRUN_VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
@@ -58,11 +58,16 @@ async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unk
   await cmd.run(args as never);
 }
 
-/** The option a flag token names (--name or -alias, without "=value"); undefined if unknown. */
+/**
+ * The option a flag token names (--name or -alias, without "=value"); undefined if unknown. Short
+ * flags may come together (-td), as yargs-parser reads them: booleans, then one that may take a value.
+ */
 function optionOf(token: string, options: Record<string, OptionSpec>): OptionSpec | undefined {
   const name = token.replace(/^--?/, '');
   if (token.startsWith('--')) return options[name];
-  return name.length === 1 ? Object.values(options).find((o) => o.alias === name) : undefined;
+  const shorts = [...name].map((letter) => Object.values(options).find((o) => o.alias === letter));
+  const last = shorts.pop();
+  return shorts.every((o) => o?.type === 'boolean') ? last : undefined;
 }
 
 /**
@@ -89,15 +94,53 @@ function findCommand(argv: string[]): { cmd: AnyCommand; at: number } | undefine
   return cmd && { cmd, at };
 }
 
-/** Parses argv with yargs-parser; undefined unless every word is understood. */
-export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs & Record<string, unknown> } | undefined {
+/** How both parsers read a command line (yargs' own settings are yargs-parser's). */
+const parserConfiguration = {
+  'camel-case-expansion': false,
+  'boolean-negation': false,
+  'dot-notation': false,
+  // repeated array flags add up (--env A=1 -e B=2); any other flag given twice: the last wins (lastGiven)
+  'duplicate-arguments-array': true,
+  'flatten-duplicate-arrays': true,
+  'parse-numbers': false,
+  'parse-positional-numbers': false,
+  'strip-aliased': true,
+  'greedy-arrays': false,
+};
+
+/** The value of a flag given more than once: an array flag's values add up, any other's last one wins. */
+function lastGiven(o: OptionSpec | undefined, given: unknown): unknown {
+  return o?.type !== 'array' && Array.isArray(given) ? given[given.length - 1] : given;
+}
+
+/** The flags a command takes: the global ones and its own, which win over a global one of the same name. */
+function commandOptions(cmd: AnyCommand): Record<string, OptionSpec> {
+  return { ...globalOptions, ...cmd.options };
+}
+
+/** A command line as both parsers read it: the command, its flags and positionals, and its words. */
+interface PreparedArgv {
+  cmd: AnyCommand;
+  /** the global options and the command's */
+  options: Record<string, OptionSpec>;
+  /** up to the command's last positional, for the parser */
+  argv: string[];
+  /** the words after it (exec's command line, ps's arguments), which reach the command as they are */
+  rest: string[];
+}
+
+/**
+ * Splits off the words after a command's own positionals: they belong to it as they are, flags
+ * included, as runc reads them. "-" (stdin) as a string flag's value is joined to the flag
+ * (--resources=-), or the parsers would take it for a word of its own. Undefined if there is no
+ * command, or a flag before a command's words is not known.
+ */
+function prepareArgv(argv: string[]): PreparedArgv | undefined {
   const found = findCommand(argv);
   if (!found) return undefined;
   const { cmd } = found;
-  const options: Record<string, OptionSpec> = { ...globalOptions, ...cmd.options };
-  // Words after a command's own positionals belong to it as they are (exec's command line, ps's
-  // arguments), flags included, as runc reads them: parse only what comes before.
-  let rest: string[] | undefined;
+  const options = commandOptions(cmd);
+  let rest: string[] = [];
   if (cmd.rest) {
     const id = firstWord(argv, found.at + 1, options);
     if (id < 0) return undefined;
@@ -105,7 +148,6 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
     if (rest[0] === '--') rest.shift();
     argv = argv.slice(0, id + 1);
   }
-  // "-" (stdin) as a flag's value: yargs-parser would take it for a word of its own
   const stringFlag = (token: string | undefined) =>
     token !== undefined && token.startsWith('-') && !token.includes('=') && optionOf(token, options)?.type === 'string';
   argv = argv.reduce<string[]>((out, token) => {
@@ -113,6 +155,14 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
     else out.push(token);
     return out;
   }, []);
+  return { cmd, options, argv, rest };
+}
+
+/** Parses argv with yargs-parser; undefined unless every word is understood. */
+export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs & Record<string, unknown> } | undefined {
+  const prepared = prepareArgv(argv);
+  if (!prepared) return undefined;
+  const { cmd, options } = prepared;
   const byType = (t: OptionSpec['type']) => Object.keys(options).filter((k) => options[k].type === t);
   const alias: Record<string, string> = {};
   const defaults: Record<string, unknown> = {};
@@ -120,31 +170,20 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
     if (o.alias) alias[name] = o.alias;
     if (o.default !== undefined) defaults[name] = o.default;
   }
-  const parsed = parseArgs(argv, {
+  const parsed = parseArgs(prepared.argv, {
     string: byType('string'),
     boolean: byType('boolean'),
     number: byType('number'),
     array: byType('array'),
     alias,
     default: defaults,
-    configuration: {
-      'camel-case-expansion': false,
-      'boolean-negation': false,
-      'dot-notation': false,
-      // repeated array flags add up (--env A=1 -e B=2); any other flag given twice: the last wins
-      'duplicate-arguments-array': true,
-      'flatten-duplicate-arrays': true,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'strip-aliased': true,
-      'greedy-arrays': false,
-    },
+    configuration: parserConfiguration,
   });
   const known = new Set(Object.keys(options));
   for (const [key, given] of Object.entries(parsed)) {
     if (key === '_') continue;
     const o = options[key];
-    const value = o?.type !== 'array' && Array.isArray(given) ? given[given.length - 1] : given;
+    const value = lastGiven(o, given);
     parsed[key] = value;
     if (!known.has(key) || value === undefined) return undefined;
     if (o.type === 'number' && (typeof value !== 'number' || Number.isNaN(value))) return undefined;
@@ -160,15 +199,19 @@ export function fastParse(argv: string[]): { cmd: AnyCommand; args: GlobalArgs &
   cmd.positionals.forEach((p, i) => {
     if (i < words.length) args[p.name] = words[i];
   });
-  if (cmd.rest) args[cmd.rest] = [...words.slice(cmd.positionals.length), ...(rest ?? [])];
+  if (cmd.rest) args[cmd.rest] = [...words.slice(cmd.positionals.length), ...prepared.rest];
   return { cmd, args: args as GlobalArgs & Record<string, unknown> };
 }
 
-/** The full yargs CLI from the same declarations: help, usage and its error messages. */
-async function slowParse(argv: string[]): Promise<void> {
+/**
+ * The full yargs CLI from the same declarations: help, usage and its error messages. `onCommand`
+ * is given what the command would be (runCommand, or a test comparing this with fastParse).
+ */
+export function yargsCli(argv: string[], onCommand: (cmd: AnyCommand, args: GlobalArgs & Record<string, unknown>) => Promise<void> | void) {
   const yargs = loadYargs();
   const toYargs = (o: OptionSpec) => ({
     type: o.choices ? undefined : o.type,
+    coerce: o.type === 'array' ? undefined : (given: unknown) => lastGiven(o, given),
     string: o.type === 'array' ? true : undefined,
     choices: o.choices,
     alias: o.alias,
@@ -176,10 +219,16 @@ async function slowParse(argv: string[]): Promise<void> {
     describe: o.describe,
     hidden: o.hidden,
   });
-  let parser = yargs(argv)
+  // yargs too sees only what comes before a command's words (it would read "sh -c" as exec's -c)
+  const prepared = prepareArgv(argv);
+  const withRest = (cmd: AnyCommand, a: Record<string, unknown>) =>
+    cmd.rest && cmd === prepared?.cmd ? { ...a, [cmd.rest]: [...((a[cmd.rest] as string[]) ?? []), ...prepared.rest] } : a;
+  let parser = yargs(prepared?.argv ?? argv)
     .scriptName('tsrun')
     .usage('$0 [global options] <command> [options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), runc-compatible.');
-  for (const [name, o] of Object.entries(globalOptions)) parser = parser.option(name, { ...toYargs(o), global: true });
+  // The global flags are each command's too, as in fastParse: a command's own flag of the same
+  // name (spec --rootless) replaces the global one instead of being merged with it.
+  for (const [name, o] of Object.entries(globalOptions)) parser = parser.option(name, { ...toYargs(o), global: false });
   for (const cmd of commands) {
     const usage = [
       cmd.name,
@@ -191,23 +240,22 @@ async function slowParse(argv: string[]): Promise<void> {
       cmd.describe,
       (y) => {
         for (const p of cmd.positionals) y.positional(p.name, { type: 'string', describe: p.describe });
-        for (const [name, o] of Object.entries(cmd.options)) y.option(name, toYargs(o));
+        for (const [name, o] of Object.entries(commandOptions(cmd))) y.option(name, toYargs(o));
         return y;
       },
-      (a) => runCommand(cmd, a as unknown as GlobalArgs & Record<string, unknown>),
+      (a) => onCommand(cmd, withRest(cmd, a) as GlobalArgs & Record<string, unknown>),
     );
   }
-  await parser
+  return parser
     .demandCommand(1, 'a command is required')
-    .parserConfiguration({ 'boolean-negation': false, 'camel-case-expansion': false })
+    .parserConfiguration(parserConfiguration)
     .strict()
     .version(false)
     .help()
     .wrap(null)
     .fail((msg, err) => {
       throw err ?? new TsrunError(msg, { kind: 'usage' });
-    })
-    .parseAsync();
+    });
 }
 
 /** --log, --log-format and --debug wherever they are, so even a usage error is logged where asked. */
@@ -231,7 +279,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const fast = fastParse(argv);
     if (fast) await runCommand(fast.cmd, fast.args);
-    else await slowParse(argv);
+    else await yargsCli(argv, runCommand).parseAsync();
   } catch (err) {
     report(err);
   }

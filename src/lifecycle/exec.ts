@@ -23,6 +23,7 @@ import { writePidFile } from './create.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
 import { exitCodeOf, waitInForeground } from './run.js';
 import { containerStatus, hookState } from './status.js';
+import { Undo } from './undo.js';
 
 export interface ExecOptions {
   root: string;
@@ -130,11 +131,14 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   });
   for (const warning of plan.warnings) log.warn(warning);
 
-  let abort = () => {};
-  let pid = 0;
+  const undo = new Undo();
+  if (terminal) undo.push('console socket', () => terminal.release());
   try {
-    const started = await startHelper(encodeExecPlan(plan, { stage0Wait: !opts.detach }), plan.preserveFds, (a) => (abort = a));
-    pid = started.pid;
+    const started = await startHelper(encodeExecPlan(plan, { stage0Wait: !opts.detach }), plan.preserveFds, (abort) =>
+      undo.push('exec helper', abort),
+    );
+    const pid = started.pid;
+    undo.push('exec process', () => void signalProcess(pid, 'SIGKILL'));
     try {
       recordedCgroup(record).addProcess(pid);
     } catch (err) {
@@ -148,17 +152,17 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     started.helper.unref();
     if (opts.detach) {
       started.channel.close();
+      undo.commit();
       return 0;
     }
     const waitStatus = started.channel
       .expect(Msg.Exit, 'wait for the process', 2 ** 31 - 1)
       .then((payload) => new FieldReader(payload).i32());
     const master = terminal ? await terminal.master : undefined;
-    return exitCodeOf(await waitInForeground(pid, waitStatus, master, () => started.channel.close()));
+    const code = exitCodeOf(await waitInForeground(pid, waitStatus, master, () => started.channel.close()));
+    undo.commit();
+    return code;
   } catch (err) {
-    abort();
-    if (pid > 0) signalProcess(pid, 'SIGKILL');
-    await terminal?.release();
-    throw err instanceof TsrunError ? err : wrap(err, 'exec');
+    throw await undo.rollback(err instanceof TsrunError ? err : wrap(err, 'exec'));
   }
 }

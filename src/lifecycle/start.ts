@@ -44,8 +44,8 @@ function releaseInit(fifo: string, initAlive: () => boolean): Promise<string> {
   let fd: number;
   try {
     fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return Promise.reject(stateError('cannot start a container that has stopped'));
+  } catch (err) {
+    return Promise.reject(stateError('cannot start a container that has stopped', err));
   }
   return new Promise((resolve, reject) => {
     const pipe = new Socket({ fd, readable: true, writable: false });

@@ -1,7 +1,7 @@
 /**
- * The reversal stack of an operation that builds things step by step (create). Each step that makes
- * something pushes its reversal right after it succeeded; on failure they run newest first and
- * their errors are collected on the original error, never replacing it. Node 20 has no
+ * The reversal stack of an operation that builds things step by step (create, exec). Each step
+ * that makes something pushes its reversal right after it succeeded; on failure they run newest
+ * first and their errors are collected on the original error, never replacing it. Node 20 has no
  * DisposableStack, hence this small class.
  */
 import { TsrunError, isGone, wrap } from '../errors.js';

@@ -14,7 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { native } from '../../dist/native.js';
-import { CGROUP_ROOT, isCgroupV2, needsRoot, notOnRunc, setup } from '../helpers/runtime.js';
+import { CGROUP_ROOT, isCgroupV2 } from '../helpers/cgroups.js';
+import { setup } from '../helpers/fixture.js';
+import { notOnRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const UNIFIED = path.join(CGROUP_ROOT, 'unified');

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CGROUP_ROOT, cgroupDirs, isCgroupV1, isCgroupV2, needsRoot, setup, waitFor } from '../helpers/runtime.js';
+import { CGROUP_ROOT, cgroupDirs, isCgroupV1, isCgroupV2 } from '../helpers/cgroups.js';
+import { setup } from '../helpers/fixture.js';
+import { needsRoot } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = needsRoot || (!isCgroupV1 && !isCgroupV2 && 'no cgroup v1 memory controller and no cgroup v2');
 const opts = { skip, timeout: 60_000 };

@@ -5,7 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { cgroupDirs, isRunc, needsRoot, notOnRunc, setup, testProcesses } from '../helpers/runtime.js';
+import { cgroupDirs } from '../helpers/cgroups.js';
+import { testProcesses } from '../helpers/cleanup.js';
+import { setup } from '../helpers/fixture.js';
+import { isRunc, notOnRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => fs.existsSync(p));

@@ -5,7 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { cgroupDirs, isAlive, isTsrun, needsRoot, setup, waitFor } from '../helpers/runtime.js';
+import { cgroupDirs } from '../helpers/cgroups.js';
+import { setup } from '../helpers/fixture.js';
+import { isAlive } from '../helpers/proc.js';
+import { isTsrun } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot || (!isTsrun && 'the "creating" record is tsrun\'s'), timeout: 60_000 };
 

@@ -8,7 +8,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ALL_CAPS, CAP_BITS, REPO, isTsrun, needsRoot, procCmdline, procStatus, setup, waitFor } from '../helpers/runtime.js';
+import { ALL_CAPS, CAP_BITS } from '../helpers/capabilities.js';
+import { setup } from '../helpers/fixture.js';
+import { procCmdline, procStatus } from '../helpers/proc.js';
+import { isTsrun } from '../helpers/runtime-under-test.js';
+import { needsRoot, REPO } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot || (!isTsrun && 'checks how tsrun-init runs itself'), timeout: 60_000 };
 

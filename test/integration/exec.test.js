@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { cgroupDirs, cgroupProcs, isAlive, isCgroupV1, needsRoot, notOnRunc, nsInode, parseStatus, setup, waitFor } from '../helpers/runtime.js';
+import { cgroupDirs, cgroupProcs, isCgroupV1 } from '../helpers/cgroups.js';
+import { setup } from '../helpers/fixture.js';
+import { isAlive, nsInode, parseStatus } from '../helpers/proc.js';
+import { notOnRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 

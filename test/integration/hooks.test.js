@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cgroupDirs, hostNs, isAlive, needsRoot, notOnRunc, nsInode, setup, testProcesses, waitFor } from '../helpers/runtime.js';
+import { cgroupDirs } from '../helpers/cgroups.js';
+import { testProcesses } from '../helpers/cleanup.js';
+import { setup } from '../helpers/fixture.js';
+import { hostNs, isAlive, nsInode } from '../helpers/proc.js';
+import { notOnRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 

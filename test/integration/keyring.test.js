@@ -2,7 +2,8 @@
 // so the container cannot reach keys of the caller's session; --no-new-keyring keeps the caller's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { needsRoot, setup } from '../helpers/runtime.js';
+import { setup } from '../helpers/fixture.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cgroupDirs, cgroupProcs, isAlive, needsRoot, procCmdline, setup, waitFor } from '../helpers/runtime.js';
+import { cgroupDirs, cgroupProcs } from '../helpers/cgroups.js';
+import { setup } from '../helpers/fixture.js';
+import { isAlive, procCmdline } from '../helpers/proc.js';
+import { needsRoot } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 

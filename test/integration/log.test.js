@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { needsRoot, setup } from '../helpers/runtime.js';
+import { setup } from '../helpers/fixture.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 

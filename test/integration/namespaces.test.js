@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { hasNs, hostNs, needsRoot, notOnRunc, nsInode, procStatus, RUN_ID, setup } from '../helpers/runtime.js';
+import { setup } from '../helpers/fixture.js';
+import { hasNs, hostNs, nsInode, procStatus } from '../helpers/proc.js';
+import { notOnRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot, RUN_ID } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 const HAS_IP = ['/usr/sbin/ip', '/usr/bin/ip', '/sbin/ip', '/bin/ip'].some((p) => fs.existsSync(p));

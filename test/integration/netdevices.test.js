@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { needsRoot, notOnRunc, setup } from '../helpers/runtime.js';
+import { setup } from '../helpers/fixture.js';
+import { notOnRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot || notOnRunc('netDevices came in runc 1.3'), timeout: 60_000 };
 

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { test } from 'node:test';
-import { capMask, needsRoot, notOnRunc, parseStatus, setup } from '../helpers/runtime.js';
+import { capMask } from '../helpers/capabilities.js';
+import { setup } from '../helpers/fixture.js';
+import { parseStatus } from '../helpers/proc.js';
+import { notOnRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 /** For process fields runc added in 1.2 (scheduler, ioPriority, execCPUAffinity). */

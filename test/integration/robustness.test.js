@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cgroupDirs, isTsrun, needsRoot, setup } from '../helpers/runtime.js';
+import { cgroupDirs } from '../helpers/cgroups.js';
+import { setup } from '../helpers/fixture.js';
+import { isTsrun } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 240_000 };
 

@@ -5,7 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { isRunc, mountsUnder, needsRoot, parseMountinfo, setup } from '../helpers/runtime.js';
+import { mountsUnder } from '../helpers/cleanup.js';
+import { setup } from '../helpers/fixture.js';
+import { parseMountinfo } from '../helpers/proc.js';
+import { isRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 

@@ -7,7 +7,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO, needsRoot, notOnRunc, parseStatus, setup, waitFor } from '../helpers/runtime.js';
+import { setup } from '../helpers/fixture.js';
+import { parseStatus } from '../helpers/proc.js';
+import { notOnRunc } from '../helpers/runtime-under-test.js';
+import { REPO, needsRoot } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 

@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { isRoot, isTsrun, setup, REPO } from '../helpers/runtime.js';
+import { setup } from '../helpers/fixture.js';
+import { isTsrun } from '../helpers/runtime-under-test.js';
+import { isRoot, REPO } from '../helpers/test-run.js';
 
 const opts = { skip: !isRoot && 'needs root' };
 

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cgroupDirs, isCgroupV1, needsRoot, setup } from '../helpers/runtime.js';
+import { cgroupDirs, isCgroupV1 } from '../helpers/cgroups.js';
+import { setup } from '../helpers/fixture.js';
+import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot || (!isCgroupV1 && 'checks the v1 files'), timeout: 60_000 };
 

@@ -6,20 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import {
-	CGROUP_PARENT,
-	CGROUP_ROOT,
-	PREFIX,
-	TMP,
-	cgroupProcs,
-	isAlive,
-	mountsUnder,
-	needsRoot,
-	removeCgroupTree,
-	testProcesses,
-	unmountUnder,
-	waitFor,
-} from '../helpers/runtime.js';
+import { CGROUP_ROOT, cgroupProcs } from '../helpers/cgroups.js';
+import { mountsUnder, removeCgroupTree, testProcesses, unmountUnder } from '../helpers/cleanup.js';
+import { isAlive } from '../helpers/proc.js';
+import { CGROUP_PARENT, needsRoot, PREFIX, TMP } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const runId = process.env.TSRUN_TEST_RUN_ID;
 const prefix = runId ? `${PREFIX}${runId}-` : PREFIX;

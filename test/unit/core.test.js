@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { encodeFrame, FrameReader, RecordWriter, readRecords, FieldReader } from '../../dist/protocol/codec.js';
@@ -120,6 +121,31 @@ test('undo: reversals run newest first; their failures are attached, not raised'
   assert.equal(err.message, 'cause');
   assert.equal(err.cleanupErrors.length, 1);
   assert.match(err.cleanupErrors[0].message, /undo b/);
+});
+
+test('start: an exec.fifo that cannot be opened is reported with its errno, code and cause', async () => {
+  const { startContainer } = await import('../../dist/lifecycle/start.js');
+  const root = mkdtempSync(join(tmpdir(), 'tsrun-unit-'));
+  // a socket where the fifo should be: "created" (it exists), but open(2) fails with ENXIO
+  const server = createServer();
+  try {
+    const lock = ContainerLock.createNew(root, 'c1');
+    const me = readProcStat(process.pid);
+    writeRecord(root, { id: 'c1', pid: process.pid, pidStartTime: me.startTime, ociVersion: '1.3.0', bundle: '/b', rootfs: '/b/r', created: 'now', owner: '', cgroup: { version: 1, paths: {} }, started: false });
+    lock.release();
+    await new Promise((resolve, reject) => server.once('error', reject).listen(statePaths(root, 'c1').fifo, resolve));
+    const err = await startContainer(root, 'c1').then(() => assert.fail('start succeeded'), (e) => e);
+    assert.ok(err instanceof TsrunError);
+    assert.equal(err.message, 'cannot start a container that has stopped');
+    assert.equal(err.kind, 'state');
+    assert.equal(err.code, 'ENXIO');
+    assert.equal(err.errno, -os.constants.errno.ENXIO);
+    assert.equal(err.syscall, 'open');
+    assert.equal(err.cause?.code, 'ENXIO');
+  } finally {
+    server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('list: table like runc, -q ids, json array', () => {
