@@ -3,6 +3,7 @@
 // bin/tsrun.cjs loads, then has scripts/warm-cache.cjs fill the V8 code cache beside it.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,4 +22,17 @@ await build({
   banner: { js: "var __tsrun_bundle_url = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
+// --version's commit and libseccomp lines: facts of the build, not looked up per call.
+const ask = (file, args) => {
+  try {
+    return execFileSync(file, args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+};
+const seccomp = ask(join(repo, 'build', 'Release', 'tsrun-init'), ['--seccomp-features']);
+writeFileSync(
+  join(repo, 'dist', 'build-info.json'),
+  JSON.stringify({ commit: ask('git', ['rev-parse', 'HEAD']) ?? 'unknown', libseccomp: seccomp && JSON.parse(seccomp).libseccomp }) + '\n',
+);
 execFileSync(process.execPath, [join(repo, 'scripts', 'warm-cache.cjs')], { stdio: 'ignore' });

@@ -173,7 +173,8 @@ static void json_list_start(FILE *out, const char *key, bool first)
 void tsrun_seccomp_features(FILE *out)
 {
   int n = 0;
-  fputc('{', out);
+  const struct scmp_version *v = seccomp_version();
+  fprintf(out, "{\"libseccomp\":\"%u.%u.%u\",", v->major, v->minor, v->micro);
   json_list_start(out, "archs", true);
   for (size_t i = 0; i < sizeof(spec_archs) / sizeof(spec_archs[0]); i++) {
     char name[32];

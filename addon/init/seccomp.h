@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-/* Prints {"archs":[...],"actions":[...],"supportedFlags":[...]}: the architectures this
+/* Prints {"libseccomp":"X.Y.Z","archs":[...],"actions":[...],"supportedFlags":[...]}: the architectures this
  * libseccomp knows and the actions and filter flags this kernel accepts. */
 void tsrun_seccomp_features(FILE *out);
 

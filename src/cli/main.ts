@@ -14,7 +14,7 @@ import parseArgs from 'yargs-parser';
 import { TsrunError } from '../errors.js';
 import { loadYargs } from '../lazy.js';
 import { configureLog, log } from '../log.js';
-import { SPEC_VERSION, TSRUN_VERSION } from '../version.js';
+import { SPEC_VERSION, TSRUN_VERSION, buildInfo } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
 import { create } from './create.js';
 import { del } from './delete.js';
@@ -33,8 +33,41 @@ import { update } from './update.js';
 type AnyCommand = CommandSpec<never>;
 export const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, spec, features] as unknown as AnyCommand[];
 
+/** runc's --version lines (dockerd and containerd read the first), with node where runc says go. */
 export function versionText(): string {
-  return `tsrun version ${TSRUN_VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
+  const build = buildInfo();
+  const lines = [`tsrun version ${TSRUN_VERSION}`, `commit: ${build.commit}`, `spec: ${SPEC_VERSION}`, `node: ${process.version}`];
+  if (build.libseccomp) lines.push(`libseccomp: ${build.libseccomp}`);
+  return lines.join('\n') + '\n';
+}
+
+/** A help request as runc reads one: no words at all, `help [TOPIC]`, or -h/--help with a command. */
+function helpTopic(argv: string[]): { topic?: string } | undefined {
+  if (argv.length === 0) return {};
+  const at = firstWord(argv, 0, globalOptions);
+  const word = at < 0 ? undefined : argv[at];
+  if (word === 'help') return { topic: argv[at + 1] };
+  const cmd = commands.find((c) => c.name === word);
+  // a command's own words (exec's command line) may hold -h: only what comes before them counts
+  const own = cmd ? (prepareArgv(argv)?.argv ?? argv) : argv;
+  if (own.includes('-h') || own.includes('--help')) return { topic: word };
+  return undefined;
+}
+
+/** runc's words and exit status (3) for a command it does not have. */
+function noHelpTopic(word: string): TsrunError {
+  const err = new TsrunError(`No help topic for '${word}'`, { kind: 'usage' });
+  err.exitCode = 3;
+  return err;
+}
+
+/** Prints the help of topic (a command, or everything); an unknown one is runc's error, exit 3. */
+async function showHelp(topic: string | undefined): Promise<void> {
+  if (topic !== undefined && !commands.some((c) => c.name === topic)) {
+    throw noHelpTopic(topic);
+  }
+  const parser = yargsCli(topic === undefined ? [] : [topic], runCommand);
+  process.stdout.write(`${await parser.getHelp()}\n`);
 }
 
 function report(err: unknown): void {
@@ -273,13 +306,20 @@ export async function main(argv: string[]): Promise<void> {
   try {
     configureLogFrom(argv);
     log.phase('main');
-    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
       process.stdout.write(versionText());
       return;
     }
+    const help = helpTopic(argv);
+    if (help) return await showHelp(help.topic);
     const fast = fastParse(argv);
-    if (fast) await runCommand(fast.cmd, fast.args);
-    else await yargsCli(argv, runCommand).parseAsync();
+    if (fast) return await runCommand(fast.cmd, fast.args);
+    const word = argv[firstWord(argv, 0, globalOptions)];
+    if (word !== undefined && !commands.some((c) => c.name === word)) {
+      // runc answers an unknown command as a help request for it
+      throw noHelpTopic(word);
+    }
+    await yargsCli(argv, runCommand).parseAsync();
   } catch (err) {
     report(err);
   }

@@ -63,11 +63,14 @@ export function hookState(record: ContainerRecord, status: Status): OciState {
   return { ...ociState(record, 'running'), status, pid: record.pid };
 }
 
+/** In runc's field order (scripts compare the text): ociVersion, id, pid, status, bundle, rootfs, created, annotations, owner. */
 export function stateReport(record: ContainerRecord, status: Status): StateReport {
-  const { annotations, ...oci } = ociState(record, status);
-  const report: StateReport = { ...oci, rootfs: record.rootfs, created: record.created, owner: record.owner };
-  if (annotations) report.annotations = annotations;
-  return report;
+  const { ociVersion, id, pid, bundle, annotations } = ociState(record, status);
+  return {
+    ociVersion, id, pid, status, bundle, rootfs: record.rootfs, created: record.created,
+    ...(annotations ? { annotations } : {}),
+    owner: record.owner,
+  };
 }
 
 /**

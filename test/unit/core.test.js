@@ -148,13 +148,14 @@ test('start: an exec.fifo that cannot be opened is reported with its errno, code
   }
 });
 
-test('list: table like runc, -q ids, json array', () => {
+test('list: table like runc, -q ids, json array (null when empty)', () => {
   const r = { ociVersion: '1.3.0', id: 'web', pid: 42, status: 'running', bundle: '/b', rootfs: '/b/rootfs', created: '2026-01-01T00:00:00Z', owner: '' };
   const table = formatList([r], 'table', false).split('\n');
   assert.match(table[0], /^ID {10}PID {9}STATUS {6}BUNDLE {6}CREATED {16}OWNER$/);
   assert.match(table[1], /^web {9}42 {10}running {5}\/b/);
   assert.equal(formatList([r], 'table', true), 'web\n');
-  assert.deepEqual(JSON.parse(formatList([r], 'json', false)), [r]);
+  assert.deepEqual(JSON.parse(formatList([r], 'json', false)), [{ ...r, owner: 'root' }], 'runc names the owner in list');
+  assert.equal(formatList([], 'json', false), 'null\n', 'an empty list is null, as runc prints it');
 });
 
 test('cli: the fast parser reads runc\'s command lines, and leaves what it does not know to yargs', async () => {

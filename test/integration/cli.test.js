@@ -1,0 +1,51 @@
+// runc's command line in its corners: help requests, unknown commands, --version, list and state
+// JSON as runc prints them. Checked against runc too (TSRUN_TEST_RUNTIME=runc).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setup } from '../helpers/fixture.js';
+import { isRunc } from '../helpers/runtime-under-test.js';
+import { needsRoot } from '../helpers/test-run.js';
+
+const opts = { skip: needsRoot, timeout: 60_000 };
+
+test('cli: -h, --help, CMD -h and help CMD print help and exit 0', opts, async (t) => {
+	const c = await setup(t);
+	for (const args of [['-h'], ['--help'], ['state', '-h'], ['state', '--help'], ['help', 'state'], ['exec', '-h'], ['help']]) {
+		const r = await c.run(args, { noRoot: true });
+		assert.ok(r.stdout.length > 40, `${args.join(' ')}: help on stdout`);
+	}
+	const state = await c.run(['help', 'state'], { noRoot: true });
+	assert.match(state.stdout, /state/);
+});
+
+test("cli: an unknown command, with or without -h, is runc's 'No help topic', exit 3", opts, async (t) => {
+	const c = await setup(t);
+	for (const args of [['foo', '-h'], ['foo'], ['help', 'foo']]) {
+		const r = await c.run(args, { noRoot: true, expectExit: 3 });
+		assert.match(r.stderr, /No help topic for 'foo'/);
+	}
+});
+
+test('cli: --version prints the version, commit and spec lines', opts, async (t) => {
+	const c = await setup(t);
+	const r = await c.run(['--version'], { noRoot: true });
+	assert.match(r.stdout, /^\S+ version \S+\ncommit: \S+\nspec: \d+\.\d+\.\d+/);
+	if (!isRunc) assert.match(r.stdout, /^libseccomp: \d+\.\d+\.\d+$/m);
+});
+
+test("cli: list --format json and state use runc's field order; an empty list is null", opts, async (t) => {
+	const c = await setup(t);
+	const empty = await c.run(['list', '--format', 'json']);
+	assert.equal(empty.stdout.trim(), 'null');
+	c.config.annotations = { 'org.example': 'x' };
+	c.sh('sleep 60');
+	await c.create({ detached: true });
+	const order = ['ociVersion', 'id', 'pid', 'status', 'bundle', 'rootfs', 'created', 'annotations', 'owner'];
+	const [listed] = JSON.parse((await c.run(['list', '--format', 'json'])).stdout);
+	assert.deepEqual(Object.keys(listed), order);
+	assert.equal(listed.owner, 'root');
+	assert.equal(typeof listed.pid, 'number');
+	const state = JSON.parse((await c.run(['state', c.id])).stdout);
+	assert.deepEqual(Object.keys(state), order);
+	assert.equal((await c.run(['list', '-q'])).stdout, `${c.id}\n`);
+});
