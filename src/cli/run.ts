@@ -2,14 +2,18 @@ import { wrap } from '../errors.js';
 import { command } from './common.js';
 import { createOptions, createOptionsOf, type CreateArgs } from './create.js';
 
-export const run = command<CreateArgs & { detach: boolean }>({
+export const run = command<CreateArgs & { detach: boolean; keep: boolean }>({
   name: 'run',
   describe: 'create and start a container; without --detach wait and exit with its status',
   positionals: [{ name: 'id', required: true, describe: 'container id' }],
-  options: { ...createOptions, detach: { type: 'boolean', alias: 'd', default: false, describe: 'return once started' } },
+  options: {
+    ...createOptions,
+    detach: { type: 'boolean', alias: 'd', default: false, describe: 'return once started' },
+    keep: { type: 'boolean', default: false, describe: 'keep the stopped container (state dir, cgroup) for a later delete' },
+  },
   run: async (a) => {
     const { runContainer } = await import('../lifecycle/run.js');
-    process.exitCode = await runContainer({ ...createOptionsOf(a), detach: a.detach }).catch((err) => {
+    process.exitCode = await runContainer({ ...createOptionsOf(a), detach: a.detach, keep: a.keep }).catch((err) => {
       throw wrap(err, 'tsrun run failed');
     });
   },

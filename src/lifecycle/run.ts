@@ -1,7 +1,8 @@
 /**
  * run: create + start. Detached, it returns once started; in the foreground the helper stays the
  * init's parent, tsrun forwards the signals it receives to the init and, once the init exits,
- * deletes the container and returns its exit status (128+signal when killed), like runc.
+ * deletes the container (unless --keep: it stays, stopped, for a later delete) and returns its exit
+ * status (128+signal when killed), like runc.
  */
 import { loadTty } from '../lazy.js';
 import { log } from '../log.js';
@@ -12,7 +13,7 @@ import { startContainer } from './start.js';
 
 const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
 
-export async function runContainer(opts: CreateOptions & { detach: boolean }): Promise<number> {
+export async function runContainer(opts: CreateOptions & { detach: boolean; keep?: boolean }): Promise<number> {
   const created = await createContainer({ ...opts, foreground: !opts.detach });
   log.phase('run: created');
   try {
@@ -26,6 +27,7 @@ export async function runContainer(opts: CreateOptions & { detach: boolean }): P
 
   const status = await waitInForeground(created.record.pid, created.waitStatus, created.ptyMaster, created.close);
   log.phase('run: container exited');
+  if (opts.keep) return exitCodeOf(status);
   await deleteContainer(opts.root, opts.id, true);
   log.phase('run: deleted');
   return exitCodeOf(status);

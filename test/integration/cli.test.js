@@ -49,3 +49,16 @@ test("cli: list --format json and state use runc's field order; an empty list is
 	assert.deepEqual(Object.keys(state), order);
 	assert.equal((await c.run(['list', '-q'])).stdout, `${c.id}\n`);
 });
+
+test('run --keep: the exited container stays, stopped, with its cgroup, until delete', opts, async (t) => {
+	const c = await setup(t);
+	c.sh('exit 3');
+	const r = await c.runFg({ args: ['--keep'], expectExit: 3 });
+	assert.equal(r.exitCode, 3);
+	const state = JSON.parse((await c.run(['state', c.id])).stdout);
+	assert.equal(state.status, 'stopped');
+	assert.ok(c.cgroupDirsOf(c.id).length > 0, 'the cgroup is kept');
+	await c.run(['delete', c.id]);
+	assert.deepEqual(c.cgroupDirsOf(c.id), [], 'delete removes it');
+	assert.equal((await c.run(['list', '-q'])).stdout, '');
+});
