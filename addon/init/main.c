@@ -200,7 +200,7 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_pivot_root(plan);
   /* The pty goes on /dev/console before "/" may turn read-only (as runc). */
   if (console >= 0)
-    tsrun_console_setup(console, true);
+    tsrun_console_setup(plan, console, true);
   /* Sysctls before the masked and read-only paths (as runc): "/proc/sys" is read-only by
    * default, and writing a sysctl after that remount fails with EROFS. */
   tsrun_apply_sysctls(plan);
@@ -239,7 +239,7 @@ __attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
 
   begin_process(plan, "tsrun:[1:exec]");
   if (exec_console >= 0)
-    tsrun_console_setup(exec_console, false);
+    tsrun_console_setup(plan, exec_console, false);
   finish_process(plan, exe, sizeof(exe));
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
   tsrun_load_seccomp(plan, TSRUN_SECCOMP_BEFORE_EXEC, seccomp_listener);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 41
+#define TSRUN_MAX_TAG 42
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -142,6 +142,12 @@ struct tsrun_seccomp_rule {
   size_t n_args;
 };
 
+/* ConsoleSize: process.consoleSize of a terminal: the pty is given this size before the process starts */
+struct tsrun_console_size {
+  uint32_t rows;
+  uint32_t cols;
+};
+
 struct tsrun_plan {
   /* Namespaces (one): CLONE_NEW* flags of the namespaces to create (NEWTIME/NEWCGROUP are handled apart) */
   bool has_namespaces;
@@ -264,6 +270,9 @@ struct tsrun_plan {
   /* SeccompState (one): the container process state JSON sent with the listener fd */
   bool has_seccomp_state;
   const char *seccomp_state;
+  /* ConsoleSize (one): process.consoleSize of a terminal: the pty is given this size before the process starts */
+  bool has_console_size;
+  struct tsrun_console_size console_size;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };

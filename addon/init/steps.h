@@ -63,6 +63,6 @@ void tsrun_load_seccomp(const struct tsrun_plan *plan, enum tsrun_seccomp_when w
 
 /* terminal.c */
 int tsrun_console_connect(const struct tsrun_plan *plan);
-void tsrun_console_setup(int sock, bool bind_console);
+void tsrun_console_setup(const struct tsrun_plan *plan, int sock, bool bind_console);
 
 #endif

@@ -46,7 +46,7 @@ static int open_peer(int master)
   return fd;
 }
 
-void tsrun_console_setup(int sock, bool bind_console)
+void tsrun_console_setup(const struct tsrun_plan *plan, int sock, bool bind_console)
 {
   cleanup_close int sock_fd = sock;
   cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -55,6 +55,14 @@ void tsrun_console_setup(int sock, bool bind_console)
   int unlock = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
     tsrun_fail("terminal", errno, "unlock pty");
+  if (plan->has_console_size) {
+    /* Before the client gets the master: the process starts at the size it asked for. */
+    struct winsize ws = { .ws_row = (unsigned short)plan->console_size.rows,
+                          .ws_col = (unsigned short)plan->console_size.cols };
+    if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+      tsrun_fail("terminal", errno, "set the console size %ux%u", plan->console_size.rows,
+                 plan->console_size.cols);
+  }
   cleanup_close int slave = open_peer(master);
   send_master(sock_fd, master);
   close(master);

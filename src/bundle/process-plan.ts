@@ -50,6 +50,8 @@ export interface ProcessPlan {
   scheduler?: PlanScheduler;
   ioPriority?: { class: number; priority: number };
   cpuAffinity: { initial?: string; final?: string };
+  /** process.consoleSize, with terminal: true only (the spec: ignored otherwise) */
+  consoleSize?: { rows: number; cols: number };
   /** the container's linux.seccomp, for the init and every exec alike */
   seccomp?: SeccompPlan;
   warnings: string[];
@@ -162,6 +164,7 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
     scheduler,
     ioPriority,
     cpuAffinity,
+    consoleSize: terminal && proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
     seccomp: planSeccomp(opts.seccomp),
     warnings,
   };

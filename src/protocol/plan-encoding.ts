@@ -19,6 +19,7 @@ function encodeProcess(w: RecordWriter, plan: ProcessPlan): void {
   w.add('Env', { env: plan.env });
   w.add('PreserveFds', { count: plan.preserveFds });
   if (plan.consoleSocket) w.add('ConsoleSocket', { path: plan.consoleSocket });
+  if (plan.consoleSize) w.add('ConsoleSize', plan.consoleSize);
   if (plan.ioPriority) w.add('IoPriority', plan.ioPriority);
   if (plan.scheduler) w.add('Scheduler', plan.scheduler);
   if (plan.cpuAffinity.initial) w.add('CpuAffinity', { when: CpuAffinityWhen.Initial, list: plan.cpuAffinity.initial });

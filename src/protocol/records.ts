@@ -122,6 +122,7 @@ export const records = {
     ['path', 'str'],
   ]),
   SeccompState: rec(41, 'one', 'the container process state JSON sent with the listener fd', [['json', 'str']], 'continue'),
+  ConsoleSize: rec(42, 'one', 'process.consoleSize of a terminal: the pty is given this size before the process starts', [['rows', 'u32'], ['cols', 'u32']]),
 } satisfies Record<string, RecordDecl>;
 
 export type RecordName = keyof typeof records;

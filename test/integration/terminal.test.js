@@ -54,3 +54,12 @@ test('create: terminal true without --console-socket is refused and leaves nothi
 	assert.match(r.stderr, /console socket/);
 	assert.deepEqual(fs.readdirSync(c.root), []);
 });
+
+test('run: process.consoleSize sizes the pty before the process starts', { ...opts, skip: opts.skip || (!isTsrun && 'runc 1.1 needs /dev/tty for a foreground terminal') }, async (t) => {
+	const c = await setup(t);
+	c.config.process.terminal = true;
+	c.config.process.consoleSize = { height: 10, width: 110 };
+	c.sh('stty size');
+	const r = await c.runFg();
+	assert.match(r.stdout, /^10 110\r?$/m);
+});
