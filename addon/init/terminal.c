@@ -64,6 +64,9 @@ void tsrun_console_setup(const struct tsrun_plan *plan, int sock, bool bind_cons
                  plan->console_size.cols);
   }
   cleanup_close int slave = open_peer(master);
+  /* The process's own terminal, as runc gives it: owned by its user (still root here to do it). */
+  if (plan->has_user && fchown(slave, plan->user.uid, plan->user.gid) < 0)
+    tsrun_fail("terminal", errno, "chown the pty to %u:%u", plan->user.uid, plan->user.gid);
   send_master(sock_fd, master);
   close(master);
   master = -1;

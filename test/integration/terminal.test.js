@@ -63,3 +63,12 @@ test('run: process.consoleSize sizes the pty before the process starts', { ...op
 	const r = await c.runFg();
 	assert.match(r.stdout, /^10 110\r?$/m);
 });
+
+test('run: the pty belongs to the process user', { ...opts, skip: opts.skip || (!isTsrun && 'runc 1.1 needs /dev/tty for a foreground terminal') }, async (t) => {
+	const c = await setup(t);
+	c.config.process.terminal = true;
+	c.config.process.user = { uid: 1000, gid: 1000 };
+	c.sh('stat -c "%u:%g" "$(tty)"');
+	const r = await c.runFg();
+	assert.match(r.stdout, /^1000:1000\r?$/m);
+});
