@@ -148,6 +148,17 @@ void tsrun_prepare_rootfs(const struct tsrun_plan *plan)
   set_root("rootfs", real); /* opened after the bind, so the fd sees the new mount */
 }
 
+/* "rro" and friends: the attributes on the mount at fd and on every mount below it. */
+static void set_recursive_attrs(int fd, const struct tsrun_mount *m)
+{
+  struct mount_attr attr = { .attr_set = m->rec_attr_set, .attr_clr = m->rec_attr_clr };
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+    return;
+  if (errno == ENOSYS)
+    tsrun_fail("mount", errno, "recursive mount options on \"%s\" need Linux 5.12", m->destination);
+  tsrun_fail("mount", errno, "set recursive attributes of \"%s\"", m->destination);
+}
+
 static void mount_one(const struct tsrun_mount *m)
 {
   tsrun_error_t err;
@@ -173,7 +184,8 @@ static void mount_one(const struct tsrun_mount *m)
     tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
   }
   unsigned long rest = m->flags & ~(uint64_t)(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION_FLAGS);
-  if ((!is_bind || rest == 0) && m->propagation == 0)
+  bool recursive_attrs = m->rec_attr_set || m->rec_attr_clr;
+  if ((!is_bind || rest == 0) && m->propagation == 0 && !recursive_attrs)
     return;
   /* The fd names the directory under the new mount; later passes must reach the mount itself. */
   close(fd);
@@ -186,6 +198,8 @@ static void mount_one(const struct tsrun_mount *m)
   if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
     tsrun_fail("mount", errno, "set propagation of \"%s\" (0x%llx)", m->destination,
                (unsigned long long)m->propagation);
+  if (recursive_attrs)
+    set_recursive_attrs(fd, m);
 }
 
 void tsrun_mount_all(const struct tsrun_plan *plan)

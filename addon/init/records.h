@@ -31,6 +31,8 @@ struct tsrun_mount {
   const char *destination;
   const char *type;
   const char *data;
+  uint32_t rec_attr_set;
+  uint32_t rec_attr_clr;
 };
 
 /* Device: a device node: type S_IFCHR|S_IFBLK|S_IFIFO, permission mode, owner */

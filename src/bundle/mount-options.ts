@@ -1,5 +1,5 @@
 /** mount(8)-style options of config.json mounts, as mount(2) flags, propagation and data. */
-import { MS } from '../kernel-tables.js';
+import { MOUNT_ATTR as A, MS } from '../kernel-tables.js';
 
 /** mount(8) option → [flags to set, flags to clear] */
 const mountFlagOptions: Record<string, [number, number]> = {
@@ -47,6 +47,32 @@ export const propagationOptions: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/**
+ * Recursive attributes (runc's "rro" family): [MOUNT_ATTR_* to set, to clear] on the mount and every
+ * mount below it, by mount_setattr(AT_RECURSIVE). Setting an atime mode clears the whole atime field,
+ * as the kernel requires.
+ */
+const recursiveAttrOptions: Record<string, [number, number]> = {
+  rro: [A.RDONLY, 0],
+  rrw: [0, A.RDONLY],
+  rnosuid: [A.NOSUID, 0],
+  rsuid: [0, A.NOSUID],
+  rnodev: [A.NODEV, 0],
+  rdev: [0, A.NODEV],
+  rnoexec: [A.NOEXEC, 0],
+  rexec: [0, A.NOEXEC],
+  rnodiratime: [A.NODIRATIME, 0],
+  rdiratime: [0, A.NODIRATIME],
+  rrelatime: [A.RELATIME, A.ATIME_MASK],
+  rnorelatime: [0, A.RELATIME],
+  rnoatime: [A.NOATIME, A.ATIME_MASK],
+  ratime: [0, A.NOATIME],
+  rstrictatime: [A.STRICTATIME, A.ATIME_MASK],
+  rnostrictatime: [0, A.STRICTATIME],
+  rnosymfollow: [A.NOSYMFOLLOW, 0],
+  rsymfollow: [0, A.NOSYMFOLLOW],
+};
+
 /** Options runc accepts that change nothing here (tmpcopyup is a runc extension). */
 const ignoredMountOptions = new Set(['tmpcopyup', 'idmap', 'ridmap']);
 
@@ -54,16 +80,23 @@ const ignoredMountOptions = new Set(['tmpcopyup', 'idmap', 'ridmap']);
 export function parseMountOptions(options: string[] | undefined) {
   let flags = 0;
   let propagation = 0;
+  let recAttrSet = 0;
+  let recAttrClr = 0;
   const data: string[] = [];
   (options ?? []).forEach((opt) => {
     const flag = mountFlagOptions[opt];
+    const rec = recursiveAttrOptions[opt];
     if (flag) {
       flags = (flags | flag[0]) & ~flag[1];
+    } else if (rec) {
+      // the later option wins, as for the plain flags
+      recAttrSet = (recAttrSet & ~rec[1]) | rec[0];
+      recAttrClr = (recAttrClr & ~rec[0]) | rec[1];
     } else if (opt in propagationOptions) {
       propagation |= propagationOptions[opt];
     } else if (!ignoredMountOptions.has(opt) && !opt.startsWith('x-')) {
       data.push(opt);
     }
   });
-  return { flags, propagation, data: data.join(',') };
+  return { flags, propagation, recAttrSet, recAttrClr, data: data.join(',') };
 }

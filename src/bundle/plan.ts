@@ -23,6 +23,9 @@ export interface PlanMount {
   propagation: number;
   bind: boolean;
   createFile: boolean;
+  /** MOUNT_ATTR_* for the mount and all below it ("rro", "rnosuid", ...); none when absent */
+  recAttrSet?: number;
+  recAttrClr?: number;
 }
 
 export interface PlanHook {
@@ -153,7 +156,7 @@ function planMounts(spec: Spec, opts: PlanOptions) {
   (spec.mounts ?? []).forEach((m, i) => {
     const pointer = `/mounts/${i}`;
     const destination = containerPath(m.destination);
-    const { flags, propagation, data } = parseMountOptions(m.options);
+    const { flags, propagation, data, recAttrSet, recAttrClr } = parseMountOptions(m.options);
     const type = m.type ?? '';
     const bind = type === 'bind' || (flags & MS.BIND) !== 0;
     if (type === 'cgroup' || type === 'cgroup2') {
@@ -183,6 +186,8 @@ function planMounts(spec: Spec, opts: PlanOptions) {
       propagation,
       bind,
       createFile,
+      recAttrSet,
+      recAttrClr,
     });
   });
   return { mounts, cgroupMounts, devIsBound };

@@ -72,6 +72,8 @@ export const records = {
   Mount: rec(8, 'many', 'one mount, in order; kind holds MountKind bits', [
     ['flags', 'u64'], ['propagation', 'u64'], ['kind', 'u32'],
     ['source', 'str'], ['destination', 'str'], ['type', 'str'], ['data', 'str'],
+    // MOUNT_ATTR_* set and cleared on the whole tree (mount_setattr AT_RECURSIVE): "rro" and friends
+    ['recAttrSet', 'u32'], ['recAttrClr', 'u32'],
   ]),
   Device: rec(9, 'many', 'a device node: type S_IFCHR|S_IFBLK|S_IFIFO, permission mode, owner', [
     ['type', 'u32'], ['major', 'u32'], ['minor', 'u32'], ['mode', 'u32'], ['uid', 'u32'], ['gid', 'u32'], ['path', 'str'],

@@ -255,3 +255,20 @@ test('run: linux.rootfsPropagation sets the propagation of the container\'s /', 
 	// runc 1.1 leaves "/" as pivot_root needed it (not shared); the spec asks for shared
 	if (!isRunc) assert.match(await optional('shared'), /shared:\d+/);
 });
+
+test('run: "rro" makes a recursive bind read-only all the way down; plain "ro" leaves sub-mounts writable', opts, async (t) => {
+	const c = await setup(t);
+	const src = c.path('rro-src');
+	fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+	await execa('mount', ['-t', 'tmpfs', 'tsrun-it-rro', path.join(src, 'sub')]);
+	c.defer(() => execa('umount', ['-l', path.join(src, 'sub')]));
+	c.config.mounts.push(
+		{ destination: '/rro', type: 'bind', source: src, options: ['rbind', 'rro'] },
+		{ destination: '/ro', type: 'bind', source: src, options: ['rbind', 'ro'] },
+	);
+	const out = await c.inside('for d in /rro /rro/sub /ro /ro/sub; do touch $d/f 2>/dev/null && echo "$d writable" || echo "$d read-only"; done');
+	assert.match(out, /^\/rro read-only$/m);
+	assert.match(out, /^\/rro\/sub read-only$/m, 'rro reaches the sub-mount');
+	assert.match(out, /^\/ro read-only$/m);
+	assert.match(out, /^\/ro\/sub writable$/m, 'plain ro does not (the kernel: MS_REMOUNT is per mount)');
+});

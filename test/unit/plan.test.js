@@ -249,3 +249,13 @@ test('plan: without process.capabilities the process gets none (as runc), not ro
   const caps = new FieldReader(readRecords(encodePlan(p, { stateDir: '/s', stage0Wait: false })).find((r) => r.tag === Tag.Capabilities).value);
   assert.deepEqual([caps.u64(), caps.u64(), caps.u64()], [0n, 0n, 0n]);
 });
+
+test('plan: the recursive mount options ("rro" family) become MOUNT_ATTR_* to set and clear, the last one winning', () => {
+  const s = baseSpec();
+  s.mounts.push({ destination: '/a', type: 'bind', source: '/a', options: ['rbind', 'rro', 'rnosuid', 'rnoatime', 'rrw'] });
+  s.mounts.push({ destination: '/b', type: 'bind', source: '/b', options: ['rbind', 'rstrictatime', 'rnoexec', 'rexec'] });
+  const [a, b] = buildPlan(s, opts).mounts.slice(-2);
+  assert.deepEqual([a.recAttrSet, a.recAttrClr], [0x2 | 0x10, 0x70 | 0x1]);
+  assert.deepEqual([b.recAttrSet, b.recAttrClr], [0x20, 0x70 | 0x8]);
+  assert.equal(a.data, '', 'not passed to the filesystem');
+});
