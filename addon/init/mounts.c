@@ -375,6 +375,10 @@ void tsrun_readonly_paths(const struct tsrun_plan *plan)
 
 void tsrun_readonly_root(const struct tsrun_plan *plan)
 {
+  /* Keeping the flags it has (nosuid, noexec, ...): a bind remount sets them all anew. */
+  if ((plan->rootfs_flags.flags & TSRUN_ROOTFS_READONLY_DEV) &&
+      bind_remount("/dev", locked_flags("/dev") | MS_RDONLY) < 0)
+    tsrun_fail("rootfs", errno, "remount \"/dev\" read-only");
   if ((plan->rootfs_flags.flags & TSRUN_ROOTFS_READONLY) && bind_remount("/", MS_RDONLY) < 0)
     tsrun_fail("rootfs", errno, "remount \"/\" read-only");
 }

@@ -40,6 +40,8 @@ export interface ContainerPlan extends ProcessPlan {
   bundle: string;
   rootfs: string;
   readonlyRoot: boolean;
+  /** /dev was asked read-only: it is mounted rw (its nodes, links and /dev/pts go in) and remounted ro last */
+  readonlyDev: boolean;
   noPivot: boolean;
   rootPropagation: number;
   /** namespaces to create (CLONE_NEW* flags) */
@@ -153,10 +155,18 @@ function planMounts(spec: Spec, opts: PlanOptions) {
   const mounts: PlanMount[] = [];
   const cgroupMounts: ContainerPlan['cgroupMounts'] = [];
   let devIsBound = false;
+  let readonlyDev = false;
   (spec.mounts ?? []).forEach((m, i) => {
     const pointer = `/mounts/${i}`;
     const destination = containerPath(m.destination);
-    const { flags, propagation, data, recAttrSet, recAttrClr } = parseMountOptions(m.options);
+    const parsed = parseMountOptions(m.options);
+    const { propagation, data, recAttrSet, recAttrClr } = parsed;
+    let { flags } = parsed;
+    if (destination === '/dev' && flags & MS.RDONLY) {
+      // as runc: nodes, links and the /dev/pts mount point are made first, the remount comes last
+      readonlyDev = true;
+      flags &= ~MS.RDONLY;
+    }
     const type = m.type ?? '';
     const bind = type === 'bind' || (flags & MS.BIND) !== 0;
     if (type === 'cgroup' || type === 'cgroup2') {
@@ -190,7 +200,7 @@ function planMounts(spec: Spec, opts: PlanOptions) {
       recAttrClr,
     });
   });
-  return { mounts, cgroupMounts, devIsBound };
+  return { mounts, cgroupMounts, devIsBound, readonlyDev };
 }
 
 /** sysctl keys that a namespace makes safe to set (as runc enforces). */
@@ -255,7 +265,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
 
   const { ns, newNamespaces, joinNamespaces } = planNamespaces(linux);
   const timeOffsets = checkNamespacedSettings(spec, linux, ns);
-  const { mounts, cgroupMounts, devIsBound } = planMounts(spec, opts);
+  const { mounts, cgroupMounts, devIsBound, readonlyDev } = planMounts(spec, opts);
   const { devices, symlinks } = devNodes(linux.devices ?? [], devIsBound);
   const sysctl = planSysctl(linux, ns);
 
@@ -276,6 +286,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     bundle: opts.bundle,
     rootfs: posix.resolve(opts.bundle, spec.root.path),
     readonlyRoot: spec.root.readonly === true,
+    readonlyDev,
     noPivot: opts.noPivot === true,
     rootPropagation: linux.rootfsPropagation !== undefined ? propagationOptions[linux.rootfsPropagation] : MS.SLAVE | MS.REC,
     newNamespaces,

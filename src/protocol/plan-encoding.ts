@@ -44,6 +44,7 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   w.add('Rootfs', { path: plan.rootfs });
   let rootFlags = 0;
   if (plan.readonlyRoot) rootFlags |= RootfsFlag.Readonly;
+  if (plan.readonlyDev) rootFlags |= RootfsFlag.ReadonlyDev;
   if (plan.noPivot) rootFlags |= RootfsFlag.NoPivot;
   if (plan.userNamespace) rootFlags |= RootfsFlag.BindDevices;
   w.add('RootfsFlags', { flags: rootFlags, propagation: plan.rootPropagation });

@@ -135,6 +135,7 @@ export const RootfsFlag = {
   Readonly: 1, // root.readonly: remount "/" read-only at the end
   NoPivot: 2, // --no-pivot: MS_MOVE + chroot instead of pivot_root
   BindDevices: 4, // bind-mount device nodes from the host instead of mknod (user namespace)
+  ReadonlyDev: 8, // a /dev mount asked read-only: mounted rw for its nodes and /dev/pts, remounted ro at the end
 } as const;
 
 export const MountKind = {

@@ -272,3 +272,15 @@ test('run: "rro" makes a recursive bind read-only all the way down; plain "ro" l
 	assert.match(out, /^\/ro read-only$/m);
 	assert.match(out, /^\/ro\/sub writable$/m, 'plain ro does not (the kernel: MS_REMOUNT is per mount)');
 });
+
+test('run: a read-only /dev tmpfs still gets its device nodes and /dev/pts, then turns read-only', opts, async (t) => {
+	const c = await setup(t);
+	const dev = c.config.mounts.find((m) => m.destination === '/dev');
+	dev.options = [...dev.options, 'ro'];
+	const out = await c.inside('ls /dev/null /dev/zero /dev/pts/ptmx && echo nodes-ok; touch /dev/x 2>/dev/null && echo dev-writable || echo dev-read-only; cat /proc/self/mountinfo');
+	assert.match(out, /^nodes-ok$/m);
+	assert.match(out, /^dev-read-only$/m);
+	const devMount = parseMountinfo(out).filter((m) => m.mountPoint === '/dev').pop();
+	assert.ok(devMount.options.includes('ro'), `mount options ${devMount.options}`);
+	assert.ok(devMount.options.includes('nosuid'), 'its other flags are kept');
+});
