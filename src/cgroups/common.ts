@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { configError, fromSystemError, isGone, TsrunError } from '../errors.js';
 import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../bundle/spec-types.js';
+import { log } from '../log.js';
 import { sleepMs, type CgroupFs } from './fs.js';
 import type { CgroupBpf } from './bpf.js';
 
@@ -19,6 +20,8 @@ export interface ManagerOptions {
   destroyBudgetMs?: number;
   /** how long freeze()/thaw() wait for the kernel; default 5000 */
   freezeTimeoutMs?: number;
+  /** fields a driver ignores are said here; default the log's warning */
+  warn?: (message: string) => void;
 }
 
 interface SysErr {
@@ -48,6 +51,7 @@ export abstract class BaseManager {
 
   protected readonly destroyBudgetMs: number;
   protected readonly freezeTimeoutMs: number;
+  protected readonly warn: (message: string) => void;
 
   constructor(paths: Record<string, string>, opts: ManagerOptions) {
     this.paths = Object.freeze({ ...paths });
@@ -56,6 +60,7 @@ export abstract class BaseManager {
     this.createdDirs = [...(opts.created ?? [])];
     this.destroyBudgetMs = opts.destroyBudgetMs ?? 2000;
     this.freezeTimeoutMs = opts.freezeTimeoutMs ?? 5000;
+    this.warn = opts.warn ?? ((message) => log.warn(message));
   }
 
   get created(): readonly string[] {

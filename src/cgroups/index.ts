@@ -17,7 +17,7 @@ export type { CgroupBpf } from './bpf.js';
 export { realCgroupBpf } from './bpf.js';
 export { realCgroupFs, CGROUP2_SUPER_MAGIC } from './fs.js';
 export { parseMountinfo, parseProcCgroup, resolveCgroupsPath } from './paths.js';
-export { sharesToWeight, blkioToIOWeight } from './v2.js';
+export { sharesToWeight, blkioToIOWeight, effectiveResources } from './resources.js';
 
 export interface CgroupManager {
   readonly version: 1 | 2;
@@ -55,6 +55,8 @@ export interface OpenCgroupOptions {
   destroyBudgetMs?: number;
   /** how long freeze()/thaw() wait for the kernel; default 5000 */
   freezeTimeoutMs?: number;
+  /** where ignored fields are reported (default: the log's warning) */
+  warn?: (message: string) => void;
 }
 
 const DEFAULT_FS_ROOT = '/sys/fs/cgroup';
@@ -73,7 +75,9 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   const procRoot = stripSlash(opts.procRoot ?? '/proc');
   const resolved = resolveCgroupsPath(opts.cgroupsPath, opts.id);
   const version = opts.version ?? detectCgroupVersion(fsRoot, fs);
-  const mopts: ManagerOptions = { fsRoot, fs, bpf: opts.bpf, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs };
+  const mopts: ManagerOptions = {
+    fsRoot, fs, bpf: opts.bpf, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs, warn: opts.warn,
+  };
   const readProc = (name: string): string => {
     const p = path.posix.join(procRoot, 'self', name);
     try {
@@ -117,6 +121,7 @@ export interface FromPathsOptions {
   bpf?: CgroupBpf;
   destroyBudgetMs?: number;
   freezeTimeoutMs?: number;
+  warn?: (message: string) => void;
 }
 
 /** Re-opens a manager from paths saved in state.json; they must lie under fsRoot. */
@@ -141,7 +146,7 @@ export function cgroupManagerFromPaths(
     }
   }
   const mopts: ManagerOptions = {
-    fsRoot: root, fs, bpf: options.bpf, created, destroyBudgetMs: options.destroyBudgetMs, freezeTimeoutMs: options.freezeTimeoutMs,
+    fsRoot: root, fs, bpf: options.bpf, created, destroyBudgetMs: options.destroyBudgetMs, freezeTimeoutMs: options.freezeTimeoutMs, warn: options.warn,
   };
   if (version === 2) {
     const keys = Object.keys(paths);

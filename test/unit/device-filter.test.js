@@ -7,7 +7,7 @@ import {
   compileDeviceFilter, effectiveDeviceRules, BPF_DEVCG_ACC_MKNOD, BPF_DEVCG_ACC_READ, BPF_DEVCG_ACC_WRITE,
   BPF_DEVCG_DEV_BLOCK, BPF_DEVCG_DEV_CHAR,
 } from '../../dist/cgroups/device-filter.js';
-import { cgroupResources } from '../../dist/bundle/plan.js';
+import { cgroupResources } from '../../dist/bundle/device-policy.js';
 import { checkReachable, decode, disassemble, run } from '../helpers/bpf-interpreter.js';
 
 const BITS = { r: BPF_DEVCG_ACC_READ, w: BPF_DEVCG_ACC_WRITE, m: BPF_DEVCG_ACC_MKNOD };
