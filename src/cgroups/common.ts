@@ -8,6 +8,8 @@ import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../bundle/s
 import { log } from '../log.js';
 import { sleepMs, type CgroupFs } from './fs.js';
 import type { CgroupBpf } from './bpf.js';
+import { hugePageSizes, StatsReader } from './stats-read.js';
+import { emptyStats, type Stats } from './stats-types.js';
 
 export interface ManagerOptions {
   fsRoot: string;
@@ -72,6 +74,14 @@ export abstract class BaseManager {
   abstract thaw(): void;
   abstract isFrozen(): boolean;
   protected abstract procsDirs(): string[];
+  protected abstract fillStats(stats: Stats, reader: StatsReader, pageSizes: string[]): void;
+
+  /** runc's stats for `events`; `pageSizes` default to the kernel's huge page sizes */
+  stats(pageSizes: string[] = hugePageSizes(this.fs)): Stats {
+    const stats = emptyStats();
+    this.fillStats(stats, new StatsReader(this.fs), pageSizes);
+    return stats;
+  }
   /** called once for every directory create() makes, parents first */
   protected abstract initDir(dir: string): void;
 

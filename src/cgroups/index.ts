@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { fromSystemError, TsrunError } from '../errors.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
 import type { CgroupBpf } from './bpf.js';
+import type { OomWatch } from './oom.js';
+import type { Stats } from './stats-types.js';
 import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
 import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
 import type { ManagerOptions } from './common.js';
@@ -14,6 +16,9 @@ import { V2Manager } from './v2.js';
 
 export type { CgroupFs, CgroupDirent } from './fs.js';
 export type { CgroupBpf } from './bpf.js';
+export type { OomWatch } from './oom.js';
+export type { Stats, NetworkInterface } from './stats-types.js';
+export { toJson } from './stats-types.js';
 export { realCgroupBpf } from './bpf.js';
 export { realCgroupFs, CGROUP2_SUPER_MAGIC } from './fs.js';
 export { parseMountinfo, parseProcCgroup, resolveCgroupsPath } from './paths.js';
@@ -35,6 +40,12 @@ export interface CgroupManager {
   freeze(): void;
   thaw(): void;
   isFrozen(): boolean;
+  /** SIGKILL to every process of the cgroup at once (v2 cgroup.kill, 5.14+); false when the kernel cannot */
+  killAll(): boolean;
+  /** runc's stats for `events`; `pageSizes` default to the kernel's huge page sizes */
+  stats(pageSizes?: string[]): Stats;
+  /** calls onOom once per OOM kill in the cgroup from now on */
+  watchOom(onOom: () => void): OomWatch;
   /** rmdir of the dirs create() made, deepest first; ENOENT is fine, EBUSY is retried ~2 s; idempotent */
   destroy(): void;
 }

@@ -14,6 +14,10 @@ import {
 import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
 import { effectiveResources } from './resources.js';
+import { watchOomV1, type OomWatch } from './oom.js';
+import type { StatsReader } from './stats-read.js';
+import type { Stats } from './stats-types.js';
+import { statsV1 } from './stats-v1.js';
 
 const R = '/linux/resources';
 
@@ -300,6 +304,20 @@ export class V1Manager extends BaseManager {
 
   isFrozen(): boolean {
     return this.kernelRead('read freezer state', this.freezerDir(), 'freezer.state').trim() === 'FROZEN';
+  }
+
+  killAll(): boolean {
+    return false;
+  }
+
+  protected fillStats(stats: Stats, reader: StatsReader, pageSizes: string[]): void {
+    statsV1(stats, this.paths, reader, pageSizes);
+  }
+
+  watchOom(onOom: () => void): OomWatch {
+    const dir = this.paths.memory;
+    if (dir === undefined) throw new TsrunError('OOM notifications need the cgroup v1 memory controller, which is not mounted', { kind: 'kernel' });
+    return watchOomV1(dir, onOom);
   }
 
   private freezerDir(): string {

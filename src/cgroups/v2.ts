@@ -18,6 +18,10 @@ import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
 import { rdmaLine } from './v1.js';
 import { blkioToIOWeight, effectiveResources, sharesToWeight } from './resources.js';
+import { watchOomV2, type OomWatch } from './oom.js';
+import type { StatsReader } from './stats-read.js';
+import type { Stats } from './stats-types.js';
+import { statsV2 } from './stats-v2.js';
 
 const R = '/linux/resources';
 
@@ -295,6 +299,20 @@ export class V2Manager extends BaseManager {
       }
       sleepMs(10);
     }
+  }
+
+  killAll(): boolean {
+    if (!this.has(this.dir, 'cgroup.kill')) return false;
+    this.kernelWrite('kill', this.dir, 'cgroup.kill', '1');
+    return true;
+  }
+
+  protected fillStats(stats: Stats, reader: StatsReader, pageSizes: string[]): void {
+    statsV2(stats, this.dir, reader, pageSizes);
+  }
+
+  watchOom(onOom: () => void): OomWatch {
+    return watchOomV2(this.dir, onOom);
   }
 
   isFrozen(): boolean {

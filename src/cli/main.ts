@@ -18,6 +18,7 @@ import { SPEC_VERSION, TSRUN_VERSION } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
 import { create } from './create.js';
 import { del } from './delete.js';
+import { events } from './events.js';
 import { exec } from './exec.js';
 import { features } from './features.js';
 import { kill } from './kill.js';
@@ -31,7 +32,7 @@ import { state } from './state.js';
 import { update } from './update.js';
 
 type AnyCommand = CommandSpec<never>;
-const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, spec, features] as unknown as AnyCommand[];
+const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, events, spec, features] as unknown as AnyCommand[];
 
 export function versionText(): string {
   return `tsrun version ${TSRUN_VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`;
