@@ -30,8 +30,11 @@ export interface CgroupManager {
   readonly paths: Record<string, string>;
   /** dirs create() made (parents first); save them in state.json so a later destroy() removes exactly these */
   readonly created: readonly string[];
-  /** mkdir -p of every dir; only what was missing is remembered as ours */
-  create(): void;
+  /**
+   * mkdir -p of every dir; only what was missing is remembered as ours. v2 enables the controllers
+   * in every ancestor and fails, naming the ancestor, when one `resources` needs cannot be.
+   */
+  create(resources?: LinuxResources): void;
   /** writes linux.resources; a field this host cannot honour fails naming it by JSON pointer */
   apply(resources: LinuxResources | undefined): void;
   addProcess(pid: number): void;

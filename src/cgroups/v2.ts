@@ -1,7 +1,12 @@
 /**
- * cgroup v2 driver: one directory, controllers enabled top-down through cgroup.subtree_control,
- * spec values converted to v2 files as runc's fs2 driver does; device rules become an eBPF program
- * (compiled in device-filter.ts, attached through bpf.ts).
+ * cgroup v2 driver: one directory, its missing ancestors made and the controllers enabled top-down
+ * through cgroup.subtree_control (v2-controllers.ts says which the resources need), spec values
+ * converted to v2 files as runc's fs2 driver does (resources.ts has the table: cpu.weight, cpu.max
+ * and .burst, cpu.idle, cpuset, memory.max/low/swap.max, io.weight/io.bfq.weight/io.max, pids.max,
+ * hugetlb.<size>.max and .rsvd.max, rdma.max, then unified line by line; memory.high and misc.max
+ * have no spec field and are reached through unified, as with runc). Device rules become an eBPF
+ * program (compiled in device-filter.ts, attached through bpf.ts). Freezing waits for "frozen 1" in
+ * cgroup.events, killAll() writes cgroup.kill, destroy() retries rmdir while the cgroup drains.
  */
 import * as path from 'node:path';
 import { configError, TsrunError } from '../errors.js';
@@ -22,6 +27,7 @@ import { watchOomV2, type OomWatch } from './oom.js';
 import type { StatsReader } from './stats-read.js';
 import type { Stats } from './stats-types.js';
 import { statsV2 } from './stats-v2.js';
+import { neededControllers } from './v2-controllers.js';
 
 const R = '/linux/resources';
 
@@ -42,19 +48,33 @@ export class V2Manager extends BaseManager {
 
   protected initDir(_dir: string): void {}
 
-  override create(): void {
+  /**
+   * mkdir -p, then every level from the root down to the parent hands its controllers on (all it
+   * has, as runc). A controller `resources` needs that an ancestor cannot hand on is an error naming
+   * the ancestor: most often one that holds processes itself, which cgroup v2 forbids for a cgroup
+   * whose children use domain controllers. Others are left for apply() to name by field.
+   */
+  override create(resources?: LinuxResources): void {
     super.create();
-    // Every level from the root down to the parent hands its controllers on. Failures are left
-    // for apply() to report against the field that needed the controller (runc does the same).
     const chain: string[] = [];
     for (let d = path.posix.dirname(this.dir); d.length >= this.fsRoot.length; d = path.posix.dirname(d)) {
       chain.unshift(d);
       if (d === this.fsRoot || d === '/') break;
     }
-    for (const d of chain) this.enableControllers(d);
+    const needed = neededControllers(resources);
+    try {
+      for (const d of chain) this.enableControllers(d, needed);
+    } catch (err) {
+      try {
+        this.destroy();
+      } catch (cleanupErr) {
+        (err as TsrunError).cleanupErrors?.push(cleanupErr as TsrunError);
+      }
+      throw err;
+    }
   }
 
-  private enableControllers(dir: string): void {
+  private enableControllers(dir: string, needed: Set<string>): void {
     let available: string[];
     let enabled: Set<string>;
     try {
@@ -65,17 +85,36 @@ export class V2Manager extends BaseManager {
     }
     const missing = available.filter((c) => !enabled.has(c));
     if (missing.length === 0) return;
+    const file = this.file(dir, 'cgroup.subtree_control');
     try {
-      this.fs.writeFile(this.file(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+      this.fs.writeFile(file, missing.map((c) => `+${c}`).join(' '));
+      return;
     } catch {
-      for (const c of missing) {
-        try {
-          this.fs.writeFile(this.file(dir, 'cgroup.subtree_control'), `+${c}`);
-        } catch {
-          // a busy or restricted ancestor; apply() names the field if it matters
-        }
+      // one by one: a restricted ancestor may still hand on some
+    }
+    for (const c of missing) {
+      try {
+        this.fs.writeFile(file, `+${c}`);
+      } catch (err) {
+        if (needed.has(c)) throw this.enableError(dir, c, err);
       }
     }
+  }
+
+  private enableError(dir: string, controller: string, err: unknown): TsrunError {
+    const code = errCode(err);
+    let pids: string[] = [];
+    try {
+      pids = words(this.fs.readFile(this.file(dir, 'cgroup.procs')));
+    } catch {
+      // the error below says what is known
+    }
+    const why = pids.length > 0 && dir !== this.fsRoot
+      ? `it holds processes (${pids.slice(0, 5).join(', ')}${pids.length > 5 ? ', ...' : ''}), and a cgroup v2 with processes cannot hand controllers to its children; move them out or choose another linux.cgroupsPath`
+      : `${code ?? (err as Error).message}`;
+    return new TsrunError(`create cgroup: cannot enable the "${controller}" controller the resources need in "${this.file(dir, 'cgroup.subtree_control')}": ${why}`, {
+      kind: 'kernel', pointer: '/linux/cgroupsPath', code, path: this.file(dir, 'cgroup.subtree_control'), cause: err,
+    });
   }
 
   protected override missingHint(file: string): string {

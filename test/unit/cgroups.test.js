@@ -227,6 +227,10 @@ function fakeFs(base, version) {
       if (name === 'cgroup.procs') {
         fs.appendFileSync(p, `${data}\n`);
       } else if (name === 'cgroup.subtree_control') {
+        // no internal processes: a non-root cgroup with processes hands on no controllers
+        if (version === 2 && dir !== path.join(base, 'cg') && data.includes('+') && fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim()) {
+          throw sysErr('EBUSY', 'write', p);
+        }
         const set = new Set(fs.readFileSync(p, 'utf8').split(/\s+/).filter(Boolean));
         for (const tok of data.split(' ')) {
           if (tok.startsWith('+')) set.add(tok.slice(1));
@@ -829,6 +833,35 @@ describe('cgroups: v2', () => {
     assert.equal(read(path.join(h.fsRoot, 'cgroup.subtree_control')), 'cpu memory\n');
   });
 
+  test('create: a nested path gets every missing ancestor, each handing on the controllers', (t) => {
+    const h = fakeV2Host(t, { controllers: 'cpu memory pids' });
+    const m = h.open({ cgroupsPath: '/a/b/c/ctr' });
+    m.create({ memory: { limit: 1 << 20 } });
+    assert.deepEqual(m.created.map((d) => path.relative(h.fsRoot, d)), ['a', 'a/b', 'a/b/c', 'a/b/c/ctr']);
+    for (const d of ['', 'a', 'a/b', 'a/b/c']) assert.equal(read(path.join(h.fsRoot, d, 'cgroup.subtree_control')), 'cpu memory pids\n', d || 'root');
+    m.apply({ memory: { limit: 1 << 20 } });
+    assert.equal(read(path.join(m.paths[''], 'memory.max')), String(1 << 20));
+  });
+
+  test('create: an ancestor holding processes is an error naming it when the resources need a controller; nothing is left', (t) => {
+    const h = fakeV2Host(t, { controllers: 'cpu memory pids' });
+    fakeMkdirAll(h.fsRoot, 'busy', h.cgfs);
+    fs.writeFileSync(path.join(h.fsRoot, 'cgroup.subtree_control'), 'cpu memory pids\n');
+    fs.writeFileSync(path.join(h.fsRoot, 'busy', 'cgroup.procs'), '4242\n');
+    const m = h.open({ cgroupsPath: '/busy/x/ctr' });
+    assert.throws(() => m.create({ pids: { limit: 10 } }), (err) => {
+      assert.equal(err.pointer, '/linux/cgroupsPath');
+      assert.match(err.message, /cannot enable the "pids" controller .*busy\/cgroup\.subtree_control": it holds processes \(4242\)/);
+      return true;
+    });
+    assert.ok(!fs.existsSync(path.join(h.fsRoot, 'busy', 'x')), 'the dirs it made are gone');
+    // what the resources do not need is no reason to fail (runc ignores it too)
+    const m2 = h.open({ cgroupsPath: '/busy/y/ctr' });
+    m2.create({ cpu: { shares: 0 }, pids: { limit: 0 } });
+    assert.ok(fs.existsSync(m2.paths['']));
+    m2.destroy();
+  });
+
   function created(t, opts) {
     const h = fakeV2Host(t, opts);
     const m = h.open();
@@ -1015,6 +1048,15 @@ describe('cgroups: v2', () => {
     h.cgfs.log.length = 0;
     m.apply({ unified: { 'io.max': '8:0 rbps=1\n8:16 wbps=2\n' } });
     assert.deepEqual(h.cgfs.writes().map(([, d]) => d), ['8:0 rbps=1', '8:16 wbps=2'], 'one write per line, as runc');
+  });
+
+  test('killAll: cgroup.kill where the kernel has it, false where not (v1 never)', (t) => {
+    const { m, h } = created(t);
+    assert.equal(m.killAll(), false);
+    fs.writeFileSync(path.join(m.paths[''], 'cgroup.kill'), '');
+    assert.equal(m.killAll(), true);
+    assert.deepEqual(h.cgfs.writes(), [['cg/ctr1/cgroup.kill', '1']]);
+    assert.equal(fakeV1Host(t).open().killAll(), false);
   });
 
   test('freeze, thaw, isFrozen via cgroup.freeze and cgroup.events', (t) => {
