@@ -9,6 +9,7 @@ import { cgroupManagerFromPaths, toJson } from '../../dist/cgroups/index.js';
 import { watchOomV2 } from '../../dist/cgroups/oom.js';
 import { parseDuration } from '../../dist/lifecycle/events.js';
 import { parseNetDev } from '../../dist/lifecycle/net-stats.js';
+import { native } from '../../dist/native.js';
 
 function tree(t, files) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrun-cgstats-'));
@@ -114,6 +115,24 @@ test('oom v2: one call per oom_kill the counter gains, seen through inotify', as
   assert.equal(n, 2, 'kills before the watch started do not count');
   w.check();
   assert.equal(n, 2);
+});
+
+test('addon eventfd (v1 OOM notifications): a close-on-exec fd whose read gives the counter and resets it', () => {
+  const fd = native.eventfd();
+  try {
+    assert.ok(Number.isInteger(fd) && fd > 2);
+    const two = Buffer.alloc(8);
+    two.writeBigUInt64LE(2n);
+    fs.writeSync(fd, two);
+    fs.writeSync(fd, two);
+    const buf = Buffer.alloc(8);
+    assert.equal(fs.readSync(fd, buf, 0, 8, null), 8);
+    assert.equal(buf.readBigUInt64LE(), 4n);
+    const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))[1];
+    assert.ok(parseInt(flags, 8) & 0o2000000, `O_CLOEXEC in ${flags}`);
+  } finally {
+    fs.closeSync(fd);
+  }
 });
 
 test('parseDuration: Go durations; nonsense is a usage error', () => {
