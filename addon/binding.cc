@@ -9,6 +9,7 @@
 #include <vector>
 #include <linux/bpf.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -360,6 +361,15 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// eventfd() -> fd: a new eventfd (counter 0, close-on-exec). cgroup v1 signals one registered through
+// cgroup.event_control (src/cgroups/oom.ts); Node reads its 8-byte counter like any fd.
+Napi::Value EventFd(const Napi::CallbackInfo& info) {
+  if (!CheckArgs(info, 0, "eventfd()")) return info.Env().Undefined();
+  int fd = eventfd(0, EFD_CLOEXEC);
+  if (fd < 0) return Throw(SysError(info.Env(), "eventfd", errno));
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
@@ -370,6 +380,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfDetachCgroupDevice", Napi::Function::New(env, BpfDetachCgroupDevice));
   exports.Set("bpfQueryCgroupDevice", Napi::Function::New(env, BpfQueryCgroupDevice));
   exports.Set("bpfProgramFdById", Napi::Function::New(env, BpfProgramFdById));
+  exports.Set("eventfd", Napi::Function::New(env, EventFd));
   return exports;
 }
 

@@ -30,6 +30,8 @@ export interface Native {
   bpfQueryCgroupDevice(cgroupFd: number): number[];
   /** BPF_PROG_GET_FD_BY_ID; returns an fd (close-on-exec) */
   bpfProgramFdById(id: number): number;
+  /** eventfd(2) with counter 0, close-on-exec; reads give the 8-byte counter and reset it */
+  eventfd(): number;
 }
 
 /** What a refused BPF_PROG_LOAD throws besides code/errno/syscall. */
@@ -65,6 +67,7 @@ export const native: Native = {
   bpfDetachCgroupDevice: (cgroupFd, programFd) => load().bpfDetachCgroupDevice(cgroupFd, programFd),
   bpfQueryCgroupDevice: (cgroupFd) => load().bpfQueryCgroupDevice(cgroupFd),
   bpfProgramFdById: (id) => load().bpfProgramFdById(id),
+  eventfd: () => load().eventfd(),
 };
 
 function load(): Native {

@@ -5,8 +5,11 @@
 import * as path from 'node:path';
 import { configError, fromSystemError, isGone, TsrunError } from '../errors.js';
 import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../bundle/spec-types.js';
+import { log } from '../log.js';
 import { sleepMs, type CgroupFs } from './fs.js';
 import type { CgroupBpf } from './bpf.js';
+import { hugePageSizes, StatsReader } from './stats-read.js';
+import { emptyStats, type Stats } from './stats-types.js';
 
 export interface ManagerOptions {
   fsRoot: string;
@@ -19,6 +22,8 @@ export interface ManagerOptions {
   destroyBudgetMs?: number;
   /** how long freeze()/thaw() wait for the kernel; default 5000 */
   freezeTimeoutMs?: number;
+  /** fields a driver ignores are said here; default the log's warning */
+  warn?: (message: string) => void;
 }
 
 interface SysErr {
@@ -48,6 +53,7 @@ export abstract class BaseManager {
 
   protected readonly destroyBudgetMs: number;
   protected readonly freezeTimeoutMs: number;
+  protected readonly warn: (message: string) => void;
 
   constructor(paths: Record<string, string>, opts: ManagerOptions) {
     this.paths = Object.freeze({ ...paths });
@@ -56,6 +62,7 @@ export abstract class BaseManager {
     this.createdDirs = [...(opts.created ?? [])];
     this.destroyBudgetMs = opts.destroyBudgetMs ?? 2000;
     this.freezeTimeoutMs = opts.freezeTimeoutMs ?? 5000;
+    this.warn = opts.warn ?? ((message) => log.warn(message));
   }
 
   get created(): readonly string[] {
@@ -67,6 +74,14 @@ export abstract class BaseManager {
   abstract thaw(): void;
   abstract isFrozen(): boolean;
   protected abstract procsDirs(): string[];
+  protected abstract fillStats(stats: Stats, reader: StatsReader, pageSizes: string[]): void;
+
+  /** runc's stats for `events`; `pageSizes` default to the kernel's huge page sizes */
+  stats(pageSizes: string[] = hugePageSizes(this.fs)): Stats {
+    const stats = emptyStats();
+    this.fillStats(stats, new StatsReader(this.fs), pageSizes);
+    return stats;
+  }
   /** called once for every directory create() makes, parents first */
   protected abstract initDir(dir: string): void;
 

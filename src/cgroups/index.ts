@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { fromSystemError, TsrunError } from '../errors.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
 import type { CgroupBpf } from './bpf.js';
+import type { OomWatch } from './oom.js';
+import type { Stats } from './stats-types.js';
 import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
 import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
 import type { ManagerOptions } from './common.js';
@@ -14,10 +16,13 @@ import { V2Manager } from './v2.js';
 
 export type { CgroupFs, CgroupDirent } from './fs.js';
 export type { CgroupBpf } from './bpf.js';
+export type { OomWatch } from './oom.js';
+export type { Stats, NetworkInterface } from './stats-types.js';
+export { toJson } from './stats-types.js';
 export { realCgroupBpf } from './bpf.js';
 export { realCgroupFs, CGROUP2_SUPER_MAGIC } from './fs.js';
 export { parseMountinfo, parseProcCgroup, resolveCgroupsPath } from './paths.js';
-export { sharesToWeight, blkioToIOWeight } from './v2.js';
+export { sharesToWeight, blkioToIOWeight, effectiveResources } from './resources.js';
 
 export interface CgroupManager {
   readonly version: 1 | 2;
@@ -25,8 +30,11 @@ export interface CgroupManager {
   readonly paths: Record<string, string>;
   /** dirs create() made (parents first); save them in state.json so a later destroy() removes exactly these */
   readonly created: readonly string[];
-  /** mkdir -p of every dir; only what was missing is remembered as ours */
-  create(): void;
+  /**
+   * mkdir -p of every dir; only what was missing is remembered as ours. v2 enables the controllers
+   * in every ancestor and fails, naming the ancestor, when one `resources` needs cannot be.
+   */
+  create(resources?: LinuxResources): void;
   /** writes linux.resources; a field this host cannot honour fails naming it by JSON pointer */
   apply(resources: LinuxResources | undefined): void;
   addProcess(pid: number): void;
@@ -35,6 +43,12 @@ export interface CgroupManager {
   freeze(): void;
   thaw(): void;
   isFrozen(): boolean;
+  /** SIGKILL to every process of the cgroup at once (v2 cgroup.kill, 5.14+); false when the kernel cannot */
+  killAll(): boolean;
+  /** runc's stats for `events`; `pageSizes` default to the kernel's huge page sizes */
+  stats(pageSizes?: string[]): Stats;
+  /** calls onOom once per OOM kill in the cgroup from now on */
+  watchOom(onOom: () => void): OomWatch;
   /** rmdir of the dirs create() made, deepest first; ENOENT is fine, EBUSY is retried ~2 s; idempotent */
   destroy(): void;
 }
@@ -55,6 +69,8 @@ export interface OpenCgroupOptions {
   destroyBudgetMs?: number;
   /** how long freeze()/thaw() wait for the kernel; default 5000 */
   freezeTimeoutMs?: number;
+  /** where ignored fields are reported (default: the log's warning) */
+  warn?: (message: string) => void;
 }
 
 const DEFAULT_FS_ROOT = '/sys/fs/cgroup';
@@ -73,7 +89,9 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   const procRoot = stripSlash(opts.procRoot ?? '/proc');
   const resolved = resolveCgroupsPath(opts.cgroupsPath, opts.id);
   const version = opts.version ?? detectCgroupVersion(fsRoot, fs);
-  const mopts: ManagerOptions = { fsRoot, fs, bpf: opts.bpf, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs };
+  const mopts: ManagerOptions = {
+    fsRoot, fs, bpf: opts.bpf, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs, warn: opts.warn,
+  };
   const readProc = (name: string): string => {
     const p = path.posix.join(procRoot, 'self', name);
     try {
@@ -117,6 +135,7 @@ export interface FromPathsOptions {
   bpf?: CgroupBpf;
   destroyBudgetMs?: number;
   freezeTimeoutMs?: number;
+  warn?: (message: string) => void;
 }
 
 /** Re-opens a manager from paths saved in state.json; they must lie under fsRoot. */
@@ -141,7 +160,7 @@ export function cgroupManagerFromPaths(
     }
   }
   const mopts: ManagerOptions = {
-    fsRoot: root, fs, bpf: options.bpf, created, destroyBudgetMs: options.destroyBudgetMs, freezeTimeoutMs: options.freezeTimeoutMs,
+    fsRoot: root, fs, bpf: options.bpf, created, destroyBudgetMs: options.destroyBudgetMs, freezeTimeoutMs: options.freezeTimeoutMs, warn: options.warn,
   };
   if (version === 2) {
     const keys = Object.keys(paths);

@@ -13,6 +13,11 @@ import {
 } from './common.js';
 import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
+import { effectiveResources } from './resources.js';
+import { watchOomV1, type OomWatch } from './oom.js';
+import type { StatsReader } from './stats-read.js';
+import type { Stats } from './stats-types.js';
+import { statsV1 } from './stats-v1.js';
 
 const R = '/linux/resources';
 
@@ -64,7 +69,8 @@ export class V1Manager extends BaseManager {
     return this.dirs().slice(0, 1);
   }
 
-  apply(r: LinuxResources | undefined): void {
+  apply(resources: LinuxResources | undefined): void {
+    const r = effectiveResources(resources, 1, this.warn);
     if (!r) return;
     if (r.unified && Object.keys(r.unified).length > 0) {
       throw configError(`${R}/unified`, 'needs cgroup v2; this host uses cgroup v1');
@@ -108,7 +114,7 @@ export class V1Manager extends BaseManager {
     if (!m) return;
     const P = `${R}/memory`;
     checkMemoryValues(m, P);
-    const needsDir = Object.values(m).some((v) => v !== undefined);
+    const needsDir = Object.entries(m).some(([k, v]) => v !== undefined && k !== 'checkBeforeUpdate');
     if (!needsDir) return;
     const dir = this.dir('memory', P);
     const LIMIT = 'memory.limit_in_bytes';
@@ -138,13 +144,10 @@ export class V1Manager extends BaseManager {
       writeSwap();
     }
     if (m.reservation !== undefined) this.write(`${P}/reservation`, dir, 'memory.soft_limit_in_bytes', String(m.reservation));
-    if (m.kernel !== undefined) this.write(`${P}/kernel`, dir, 'memory.kmem.limit_in_bytes', String(m.kernel));
-    if (m.kernelTCP !== undefined) this.write(`${P}/kernelTCP`, dir, 'memory.kmem.tcp.limit_in_bytes', String(m.kernelTCP));
+    if (m.disableOOMKiller === true) this.write(`${P}/disableOOMKiller`, dir, 'memory.oom_control', '1');
     if (m.swappiness !== undefined) {
       this.write(`${P}/swappiness`, dir, 'memory.swappiness', String(checkInt(m.swappiness, `${P}/swappiness`, 0, 100)));
     }
-    if (m.disableOOMKiller === true) this.write(`${P}/disableOOMKiller`, dir, 'memory.oom_control', '1');
-    if (m.useHierarchy !== undefined) this.write(`${P}/useHierarchy`, dir, 'memory.use_hierarchy', m.useHierarchy ? '1' : '0');
     // checkBeforeUpdate: the v1 kernel already refuses a limit below current usage (EBUSY)
   }
 
@@ -162,9 +165,11 @@ export class V1Manager extends BaseManager {
         throw configError(`${P}/shares`, `the kernel clamped ${shares} to ${got}; allowed range is 2..262144`);
       }
     }
-    this.writePair(dir, `${P}/period`, 'cpu.cfs_period_us', cpu.period, `${P}/quota`, 'cpu.cfs_quota_us', cpu.quota, `${P}/burst`, 'cpu.cfs_burst_us', cpu.burst);
+    // a burst or idle of 0 where the kernel has no such file is what that kernel does anyway
+    const burst = cpu.burst === 0 && !this.has(dir, 'cpu.cfs_burst_us') ? undefined : cpu.burst;
+    this.writePair(dir, `${P}/period`, 'cpu.cfs_period_us', cpu.period, `${P}/quota`, 'cpu.cfs_quota_us', cpu.quota, `${P}/burst`, 'cpu.cfs_burst_us', burst);
     this.writePair(dir, `${P}/realtimePeriod`, 'cpu.rt_period_us', cpu.realtimePeriod, `${P}/realtimeRuntime`, 'cpu.rt_runtime_us', cpu.realtimeRuntime);
-    if (cpu.idle !== undefined) this.write(`${P}/idle`, dir, 'cpu.idle', String(cpu.idle));
+    if (cpu.idle !== undefined && !(cpu.idle === 0 && !this.has(dir, 'cpu.idle'))) this.write(`${P}/idle`, dir, 'cpu.idle', String(cpu.idle));
   }
 
   /**
@@ -197,8 +202,8 @@ export class V1Manager extends BaseManager {
   private applyPids(pids: LinuxPids | undefined): void {
     if (pids?.limit === undefined) return;
     const P = `${R}/pids/limit`;
-    // spec 1.3.0: -1 means no limit, and 0 is a real limit
-    this.write(P, this.dir('pids', P), 'pids.max', pids.limit < 0 ? 'max' : String(checkInt(pids.limit, P, 0)));
+    // negative: no limit (0 is "not set", see resources.ts)
+    this.write(P, this.dir('pids', P), 'pids.max', pids.limit < 0 ? 'max' : String(checkInt(pids.limit, P, 1)));
   }
 
   private applyBlockIO(b: LinuxBlockIO | undefined): void {
@@ -299,6 +304,20 @@ export class V1Manager extends BaseManager {
 
   isFrozen(): boolean {
     return this.kernelRead('read freezer state', this.freezerDir(), 'freezer.state').trim() === 'FROZEN';
+  }
+
+  killAll(): boolean {
+    return false;
+  }
+
+  protected fillStats(stats: Stats, reader: StatsReader, pageSizes: string[]): void {
+    statsV1(stats, this.paths, reader, pageSizes);
+  }
+
+  watchOom(onOom: () => void): OomWatch {
+    const dir = this.paths.memory;
+    if (dir === undefined) throw new TsrunError('OOM notifications need the cgroup v1 memory controller, which is not mounted', { kind: 'kernel' });
+    return watchOomV1(dir, onOom);
   }
 
   private freezerDir(): string {

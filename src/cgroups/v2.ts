@@ -1,12 +1,17 @@
 /**
- * cgroup v2 driver: one directory, controllers enabled top-down through cgroup.subtree_control,
- * spec values converted to v2 files as runc's fs2 driver does; device rules become an eBPF program
- * (compiled in device-filter.ts, attached through bpf.ts).
+ * cgroup v2 driver: one directory, its missing ancestors made and the controllers enabled top-down
+ * through cgroup.subtree_control (v2-controllers.ts says which the resources need), spec values
+ * converted to v2 files as runc's fs2 driver does (resources.ts has the table: cpu.weight, cpu.max
+ * and .burst, cpu.idle, cpuset, memory.max/low/swap.max, io.weight/io.bfq.weight/io.max, pids.max,
+ * hugetlb.<size>.max and .rsvd.max, rdma.max, then unified line by line; memory.high and misc.max
+ * have no spec field and are reached through unified, as with runc). Device rules become an eBPF
+ * program (compiled in device-filter.ts, attached through bpf.ts). Freezing waits for "frozen 1" in
+ * cgroup.events, killAll() writes cgroup.kill, destroy() retries rmdir while the cgroup drains.
  */
 import * as path from 'node:path';
 import { configError, TsrunError } from '../errors.js';
 import type {
-  LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxPids,
+  LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxPids,
   LinuxRdma, LinuxResources,
 } from '../bundle/spec-types.js';
 import { realCgroupBpf, type CgroupBpf } from './bpf.js';
@@ -17,20 +22,14 @@ import { compileDeviceFilter } from './device-filter.js';
 import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
 import { rdmaLine } from './v1.js';
+import { blkioToIOWeight, effectiveResources, sharesToWeight } from './resources.js';
+import { watchOomV2, type OomWatch } from './oom.js';
+import type { StatsReader } from './stats-read.js';
+import type { Stats } from './stats-types.js';
+import { statsV2 } from './stats-v2.js';
+import { neededControllers } from './v2-controllers.js';
 
 const R = '/linux/resources';
-
-/** runc's cpu.shares (2..262144) → cpu.weight (1..10000) */
-export function sharesToWeight(shares: number): number {
-  const s = Math.min(Math.max(shares, 2), 262144);
-  return 1 + Math.floor(((s - 2) * 9999) / 262142);
-}
-
-/** runc's blkio weight (10..1000) → io.weight (1..10000) */
-export function blkioToIOWeight(weight: number): number {
-  const w = Math.min(Math.max(weight, 10), 1000);
-  return 1 + Math.floor(((w - 10) * 9999) / 990);
-}
 
 const num = (v: number): string => (v < 0 ? 'max' : String(v));
 
@@ -49,19 +48,33 @@ export class V2Manager extends BaseManager {
 
   protected initDir(_dir: string): void {}
 
-  override create(): void {
+  /**
+   * mkdir -p, then every level from the root down to the parent hands its controllers on (all it
+   * has, as runc). A controller `resources` needs that an ancestor cannot hand on is an error naming
+   * the ancestor: most often one that holds processes itself, which cgroup v2 forbids for a cgroup
+   * whose children use domain controllers. Others are left for apply() to name by field.
+   */
+  override create(resources?: LinuxResources): void {
     super.create();
-    // Every level from the root down to the parent hands its controllers on. Failures are left
-    // for apply() to report against the field that needed the controller (runc does the same).
     const chain: string[] = [];
     for (let d = path.posix.dirname(this.dir); d.length >= this.fsRoot.length; d = path.posix.dirname(d)) {
       chain.unshift(d);
       if (d === this.fsRoot || d === '/') break;
     }
-    for (const d of chain) this.enableControllers(d);
+    const needed = neededControllers(resources);
+    try {
+      for (const d of chain) this.enableControllers(d, needed);
+    } catch (err) {
+      try {
+        this.destroy();
+      } catch (cleanupErr) {
+        (err as TsrunError).cleanupErrors?.push(cleanupErr as TsrunError);
+      }
+      throw err;
+    }
   }
 
-  private enableControllers(dir: string): void {
+  private enableControllers(dir: string, needed: Set<string>): void {
     let available: string[];
     let enabled: Set<string>;
     try {
@@ -72,17 +85,36 @@ export class V2Manager extends BaseManager {
     }
     const missing = available.filter((c) => !enabled.has(c));
     if (missing.length === 0) return;
+    const file = this.file(dir, 'cgroup.subtree_control');
     try {
-      this.fs.writeFile(this.file(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+      this.fs.writeFile(file, missing.map((c) => `+${c}`).join(' '));
+      return;
     } catch {
-      for (const c of missing) {
-        try {
-          this.fs.writeFile(this.file(dir, 'cgroup.subtree_control'), `+${c}`);
-        } catch {
-          // a busy or restricted ancestor; apply() names the field if it matters
-        }
+      // one by one: a restricted ancestor may still hand on some
+    }
+    for (const c of missing) {
+      try {
+        this.fs.writeFile(file, `+${c}`);
+      } catch (err) {
+        if (needed.has(c)) throw this.enableError(dir, c, err);
       }
     }
+  }
+
+  private enableError(dir: string, controller: string, err: unknown): TsrunError {
+    const code = errCode(err);
+    let pids: string[] = [];
+    try {
+      pids = words(this.fs.readFile(this.file(dir, 'cgroup.procs')));
+    } catch {
+      // the error below says what is known
+    }
+    const why = pids.length > 0 && dir !== this.fsRoot
+      ? `it holds processes (${pids.slice(0, 5).join(', ')}${pids.length > 5 ? ', ...' : ''}), and a cgroup v2 with processes cannot hand controllers to its children; move them out or choose another linux.cgroupsPath`
+      : `${code ?? (err as Error).message}`;
+    return new TsrunError(`create cgroup: cannot enable the "${controller}" controller the resources need in "${this.file(dir, 'cgroup.subtree_control')}": ${why}`, {
+      kind: 'kernel', pointer: '/linux/cgroupsPath', code, path: this.file(dir, 'cgroup.subtree_control'), cause: err,
+    });
   }
 
   protected override missingHint(file: string): string {
@@ -104,17 +136,18 @@ export class V2Manager extends BaseManager {
     return [this.dir];
   }
 
-  apply(r: LinuxResources | undefined): void {
+  apply(resources: LinuxResources | undefined): void {
+    const r = effectiveResources(resources, 2, this.warn);
     if (!r) return;
-    this.checkNetwork(r.network);
-    this.applyDevices(r.devices);
-    this.applyMemory(r.memory);
-    this.applyCpu(r.cpu);
+    // runc's fs2 order; unified last, so it overrides what the fields wrote
     this.applyPids(r.pids);
+    this.applyMemory(r.memory);
     this.applyIO(r.blockIO);
+    this.applyCpu(r.cpu);
+    this.applyDevices(r.devices);
+    this.applyCpuset(r.cpu);
     this.applyHugepages(r.hugepageLimits);
     this.applyRdma(r.rdma);
-    // last, so it overrides what the fields above wrote (runc)
     this.applyUnified(r.unified);
   }
 
@@ -141,34 +174,12 @@ export class V2Manager extends BaseManager {
     }
   }
 
-  private checkNetwork(n: LinuxNetwork | undefined): void {
-    if (n?.classID !== undefined) throw configError(`${R}/network/classID`, 'not supported on cgroup v2: there is no net_cls controller');
-    if ((n?.priorities?.length ?? 0) > 0) throw configError(`${R}/network/priorities`, 'not supported on cgroup v2: there is no net_prio controller');
-  }
-
   private applyMemory(m: LinuxMemory | undefined): void {
     if (!m) return;
     const P = `${R}/memory`;
     const dir = this.dir;
     checkMemoryValues(m, P);
-    if (m.swappiness !== undefined) throw configError(`${P}/swappiness`, 'not supported on cgroup v2: there is no per-cgroup swappiness');
-    if (m.disableOOMKiller === true) throw configError(`${P}/disableOOMKiller`, 'not supported on cgroup v2: the OOM killer cannot be disabled per cgroup');
-    if (m.useHierarchy === false) throw configError(`${P}/useHierarchy`, 'not supported on cgroup v2: accounting is always hierarchical');
-    if (m.kernel !== undefined && m.kernel !== -1) throw configError(`${P}/kernel`, 'not supported on cgroup v2: kernel memory is part of memory.max');
-    if (m.kernelTCP !== undefined && m.kernelTCP !== -1) throw configError(`${P}/kernelTCP`, 'not supported on cgroup v2: kernel TCP memory is part of memory.max');
-
-    // memory.swap.max counts swap only, the spec's swap is memory+swap
-    let swap: string | undefined;
-    if (m.swap === undefined) {
-      if (m.limit === -1) swap = 'max'; // unlimited memory, swap unset: unlimited both (runc)
-    } else if (m.swap < 0) {
-      swap = 'max';
-    } else {
-      if (m.limit === undefined || m.limit < 0) {
-        throw configError(`${P}/swap`, 'needs memory.limit on cgroup v2, where memory.swap.max is swap - limit');
-      }
-      swap = String(m.swap - m.limit);
-    }
+    const swap = swapMax(m, P);
     if (swap !== undefined) {
       try {
         this.write(`${P}/swap`, dir, 'memory.swap.max', swap);
@@ -178,67 +189,79 @@ export class V2Manager extends BaseManager {
       }
     }
     if (m.limit !== undefined) {
-      if (m.checkBeforeUpdate === true && m.limit >= 0 && this.has(dir, 'memory.current')) {
-        const usage = BigInt(this.read(`${P}/limit`, dir, 'memory.current').trim());
-        if (usage > BigInt(m.limit)) {
-          throw configError(`${P}/limit`, `${m.limit} is below current usage ${usage} (checkBeforeUpdate)`);
-        }
-      }
+      if (m.checkBeforeUpdate === true && m.limit > 0) this.checkUsageBelow(m.limit, `${P}/limit`);
       this.write(`${P}/limit`, dir, 'memory.max', num(m.limit));
     }
     if (m.reservation !== undefined) this.write(`${P}/reservation`, dir, 'memory.low', num(m.reservation));
+  }
+
+  /** checkBeforeUpdate, best effort as runc: an unreadable memory.current does not stop the update. */
+  private checkUsageBelow(limit: number, pointer: string): void {
+    let usage: bigint;
+    try {
+      usage = BigInt(this.fs.readFile(this.file(this.dir, 'memory.current')).trim());
+    } catch {
+      return;
+    }
+    if (usage >= BigInt(limit)) throw configError(pointer, `${limit} is not above current usage ${usage} (checkBeforeUpdate)`);
   }
 
   private applyCpu(cpu: LinuxCPU | undefined): void {
     if (!cpu) return;
     const P = `${R}/cpu`;
     const dir = this.dir;
-    if (cpu.realtimeRuntime !== undefined) throw configError(`${P}/realtimeRuntime`, 'not supported on cgroup v2: there is no realtime group scheduling');
-    if (cpu.realtimePeriod !== undefined) throw configError(`${P}/realtimePeriod`, 'not supported on cgroup v2: there is no realtime group scheduling');
-    if (cpu.idle !== undefined) this.write(`${P}/idle`, dir, 'cpu.idle', String(checkInt(cpu.idle, `${P}/idle`)));
-    if (cpu.shares !== undefined && cpu.shares !== 0) {
+    if (cpu.idle !== undefined) this.writeOptional(`${P}/idle`, 'cpu.idle', String(checkInt(cpu.idle, `${P}/idle`)));
+    // the kernel refuses a weight while the cgroup is idle (runc skips it then)
+    if (cpu.shares !== undefined && !cpu.idle) {
       this.write(`${P}/shares`, dir, 'cpu.weight', String(sharesToWeight(checkInt(cpu.shares, `${P}/shares`, 0))));
     }
     // burst may be refused (EINVAL) until the new quota is in: then it goes again after cpu.max
     let burstLater = false;
     if (cpu.burst !== undefined) {
       try {
-        this.write(`${P}/burst`, dir, 'cpu.max.burst', String(checkInt(cpu.burst, `${P}/burst`, 0)));
+        this.writeOptional(`${P}/burst`, 'cpu.max.burst', String(checkInt(cpu.burst, `${P}/burst`, 0)));
       } catch (err) {
         if (errCode((err as TsrunError).cause) !== 'EINVAL' || cpu.quota === undefined) throw err;
         burstLater = true;
       }
     }
     if (cpu.quota !== undefined || cpu.period !== undefined) {
-      let value = cpu.quota !== undefined && cpu.quota > 0 ? String(cpu.quota) : 'max';
-      if (cpu.period !== undefined) value += ` ${checkInt(cpu.period, `${P}/period`, 1)}`;
-      this.write(cpu.quota !== undefined ? `${P}/quota` : `${P}/period`, dir, 'cpu.max', value);
+      const quota = cpu.quota !== undefined && cpu.quota > 0 ? String(cpu.quota) : 'max';
+      // runc writes the kernel's default period when none is given
+      const period = cpu.period === undefined ? 100000 : checkInt(cpu.period, `${P}/period`, 1);
+      this.write(cpu.quota !== undefined ? `${P}/quota` : `${P}/period`, dir, 'cpu.max', `${quota} ${period}`);
     }
     if (burstLater) this.write(`${P}/burst`, dir, 'cpu.max.burst', String(cpu.burst));
-    if (cpu.cpus !== undefined) this.write(`${P}/cpus`, dir, 'cpuset.cpus', cpu.cpus);
-    if (cpu.mems !== undefined) this.write(`${P}/mems`, dir, 'cpuset.mems', cpu.mems);
+  }
+
+  /** A value of 0 for a file this kernel lacks is what the kernel does anyway (cpu.idle, cpu.max.burst). */
+  private writeOptional(pointer: string, name: string, value: string): void {
+    if (value === '0' && !this.has(this.dir, name)) return;
+    this.write(pointer, this.dir, name, value);
+  }
+
+  private applyCpuset(cpu: LinuxCPU | undefined): void {
+    if (cpu?.cpus !== undefined) this.write(`${R}/cpu/cpus`, this.dir, 'cpuset.cpus', cpu.cpus);
+    if (cpu?.mems !== undefined) this.write(`${R}/cpu/mems`, this.dir, 'cpuset.mems', cpu.mems);
   }
 
   private applyPids(pids: LinuxPids | undefined): void {
     if (pids?.limit === undefined) return;
     const P = `${R}/pids/limit`;
-    // spec 1.3.0: -1 means no limit, and 0 is a real limit
-    this.write(P, this.dir, 'pids.max', pids.limit < 0 ? 'max' : String(checkInt(pids.limit, P, 0)));
+    this.write(P, this.dir, 'pids.max', pids.limit < 0 ? 'max' : String(checkInt(pids.limit, P, 1)));
   }
 
   private applyIO(b: LinuxBlockIO | undefined): void {
     if (!b) return;
     const P = `${R}/blockIO`;
     const dir = this.dir;
-    if (b.leafWeight !== undefined) throw configError(`${P}/leafWeight`, 'not supported on cgroup v2');
     // BFQ takes blkio-style weights as they are; io.weight needs converting
     const bfq = this.has(dir, 'io.bfq.weight');
     const weight = (w: number): string => String(bfq ? w : blkioToIOWeight(w));
     const weightFile = bfq ? 'io.bfq.weight' : 'io.weight';
-    if (b.weight !== undefined && b.weight !== 0) this.write(`${P}/weight`, dir, weightFile, weight(checkInt(b.weight, `${P}/weight`, 0)));
+    if (b.weight !== undefined) this.write(`${P}/weight`, dir, weightFile, weight(checkInt(b.weight, `${P}/weight`, 0)));
     (b.weightDevice ?? []).forEach((d, i) => {
       const p = `${P}/weightDevice/${i}`;
-      if (d.leafWeight !== undefined) throw configError(`${p}/leafWeight`, 'not supported on cgroup v2');
       if (d.weight !== undefined) this.write(`${p}/weight`, dir, weightFile, `${devNum(d.major, d.minor, p)} ${weight(checkInt(d.weight, `${p}/weight`, 0))}`);
     });
     const throttle = [
@@ -251,8 +274,8 @@ export class V2Manager extends BaseManager {
       (b[key] ?? []).forEach((d, i) => {
         const p = `${P}/${key}/${i}`;
         const rate = checkInt(d.rate, `${p}/rate`, 0);
-        // v1 reads rate 0 as "no limit"; io.max says that with "max" (and refuses 0)
-        this.write(p, dir, 'io.max', `${devNum(d.major, d.minor, p)} ${name}=${rate === 0 ? 'max' : rate}`);
+        // io.max refuses 0; the newest runc skips it (v1 reads 0 as "lift the limit")
+        if (rate !== 0) this.write(p, dir, 'io.max', `${devNum(d.major, d.minor, p)} ${name}=${rate}`);
       });
     }
   }
@@ -281,7 +304,9 @@ export class V2Manager extends BaseManager {
         throw configError(p, `${JSON.stringify(key)} is not a file name in the cgroup directory`);
       }
       if (typeof value !== 'string') throw configError(p, 'must be a string');
-      this.write(p, this.dir, key, value);
+      // one write per line, as runc: io.max, for one, takes one device per write
+      const lines = value.split('\n').filter((l) => l !== '');
+      for (const line of lines.length > 0 ? lines : [value]) this.write(p, this.dir, key, line);
     }
   }
 
@@ -315,10 +340,38 @@ export class V2Manager extends BaseManager {
     }
   }
 
+  killAll(): boolean {
+    if (!this.has(this.dir, 'cgroup.kill')) return false;
+    this.kernelWrite('kill', this.dir, 'cgroup.kill', '1');
+    return true;
+  }
+
+  protected fillStats(stats: Stats, reader: StatsReader, pageSizes: string[]): void {
+    statsV2(stats, this.dir, reader, pageSizes);
+  }
+
+  watchOom(onOom: () => void): OomWatch {
+    return watchOomV2(this.dir, onOom);
+  }
+
   isFrozen(): boolean {
     const events = this.kernelRead('read freezer state', this.dir, 'cgroup.events');
     return events.split('\n').some((l) => l.trim() === 'frozen 1');
   }
+}
+
+/**
+ * memory.swap.max from the spec's memory+swap, as the newest runc converts it; undefined: leave it.
+ * (Zeros are gone by now: effectiveResources dropped them.)
+ */
+export function swapMax(m: LinuxMemory, pointer: string): string | undefined {
+  const { limit, swap } = m;
+  if (swap === undefined) return limit === -1 ? 'max' : undefined; // unlimited memory, swap unset: unlimited both
+  if (swap < 0) return 'max';
+  if (limit === -1) return String(swap);
+  if (limit === undefined) throw configError(`${pointer}/swap`, 'needs memory.limit on cgroup v2, where memory.swap.max is swap - limit');
+  if (swap < limit) throw configError(`${pointer}/swap`, `${swap} is below memory.limit ${limit}; swap is the memory+swap limit, so it must be >= limit`);
+  return String(swap - limit);
 }
 
 function words(text: string): string[] {

@@ -18,6 +18,7 @@ import { SPEC_VERSION, TSRUN_VERSION, buildInfo } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
 import { create } from './create.js';
 import { del } from './delete.js';
+import { events } from './events.js';
 import { exec } from './exec.js';
 import { features } from './features.js';
 import { kill } from './kill.js';
@@ -31,7 +32,7 @@ import { state } from './state.js';
 import { update } from './update.js';
 
 type AnyCommand = CommandSpec<never>;
-export const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, spec, features] as unknown as AnyCommand[];
+export const commands = [create, start, run, exec, state, kill, del, list, pause, resume, ps, update, events, spec, features] as unknown as AnyCommand[];
 
 /** runc's --version lines (dockerd and containerd read the first), with node where runc says go. */
 export function versionText(): string {

@@ -95,7 +95,7 @@ async function createLocked(
   native.mkfifo(paths.fifo, 0o622);
 
   const cgroup = openCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id: opts.id });
-  cgroup.create();
+  cgroup.create(cgroupResources(spec));
   undo.push('cgroup', () => cgroup.destroy());
   // Recorded from here on, so that if this process dies (kill -9) delete --force still finds the
   // cgroup, and the init once it exists.

@@ -36,9 +36,14 @@ export async function killContainer(root: string, id: string, signal: number, al
   if (!signalProcess(record.pid, signal)) throw stateError('container not running');
 }
 
-/** Every process in the container's cgroup; a frozen cgroup is thawed so SIGKILL takes effect. */
+/**
+ * Every process in the container's cgroup: SIGKILL through cgroup.kill where the kernel has it (one
+ * write, no race with forks), else one signal per pid; a frozen cgroup is thawed so SIGKILL takes effect.
+ */
 export function signalAll(record: ContainerRecord, signal: number): void {
   const cgroup = recordedCgroup(record);
-  for (const pid of cgroup.pids()) signalProcess(pid, signal);
+  if (!(signal === constants.signals.SIGKILL && cgroup.killAll())) {
+    for (const pid of cgroup.pids()) signalProcess(pid, signal);
+  }
   if (signal === constants.signals.SIGKILL && cgroup.isFrozen()) cgroup.thaw();
 }

@@ -11,26 +11,13 @@
 // kernel's lookup and fails with ENXIO ("No such device or address"); one it stops fails with EPERM.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { native } from '../../dist/native.js';
-import { CGROUP_ROOT, isCgroupV2 } from '../helpers/cgroups.js';
 import { setup } from '../helpers/fixture.js';
 import { notOnRunc } from '../helpers/runtime-under-test.js';
-import { needsRoot } from '../helpers/test-run.js';
+import { useCgroupV2, v2Dir, v2Skip } from '../helpers/cgroup-v2.js';
 
-const CGROUP2_SUPER_MAGIC = 0x63677270;
-const UNIFIED = path.join(CGROUP_ROOT, 'unified');
-const isHybrid = !isCgroupV2 && fs.existsSync(UNIFIED) && fs.statfsSync(UNIFIED).type === CGROUP2_SUPER_MAGIC;
-/** Where the container's cgroup2 directory is, seen from here. */
-const V2_ROOT = isCgroupV2 ? CGROUP_ROOT : UNIFIED;
-const hasUnshare = ['/usr/bin/unshare', '/bin/unshare'].some((p) => fs.existsSync(p));
-
-const skip =
-	needsRoot ||
-	(!isCgroupV2 && !isHybrid && 'no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified') ||
-	(isHybrid && !hasUnshare && 'needs unshare(1) to give the runtime a cgroup2 /sys/fs/cgroup');
-const opts = { skip, timeout: 90_000 };
+const opts = { skip: v2Skip, timeout: 90_000 };
 
 /** A major of /proc/devices' "Character devices" or "Block devices" no driver holds (LANANA's local range). */
 function freeMajor(section) {
@@ -46,10 +33,7 @@ const B = freeMajor('Block devices');
 
 /** A fixture whose runtime sees cgroup v2, with CAP_MKNOD and the test's device rules after the base config's deny-all. */
 async function v2Setup(t, { args, devices }) {
-	const c = await setup(t, { args });
-	if (isHybrid) {
-		c.commandPrefix = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"', 'sh'];
-	}
+	const c = useCgroupV2(await setup(t, { args }));
 	for (const set of ['bounding', 'effective', 'permitted']) c.config.process.capabilities[set].push('CAP_MKNOD');
 	c.config.linux.resources.devices.push(...devices);
 	return c;
@@ -109,7 +93,7 @@ function verdicts(out) {
 
 /** ids of the device programs attached to the container's cgroup (BPF_PROG_QUERY). */
 function attachedPrograms(c) {
-	const fd = fs.openSync(path.join(V2_ROOT, c.cgroupsPath), 'r');
+	const fd = fs.openSync(v2Dir(c), 'r');
 	try {
 		return native.bpfQueryCgroupDevice(fd);
 	} finally {

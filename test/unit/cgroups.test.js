@@ -12,6 +12,7 @@ import {
   sharesToWeight, blkioToIOWeight, detectCgroupVersion,
 } from '../../dist/cgroups/index.js';
 import { decode, run } from '../helpers/bpf-interpreter.js';
+import { dockerZeroResources } from '../helpers/docker-resources.js';
 
 const MAX = '9223372036854771712';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -226,6 +227,10 @@ function fakeFs(base, version) {
       if (name === 'cgroup.procs') {
         fs.appendFileSync(p, `${data}\n`);
       } else if (name === 'cgroup.subtree_control') {
+        // no internal processes: a non-root cgroup with processes hands on no controllers
+        if (version === 2 && dir !== path.join(base, 'cg') && data.includes('+') && fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim()) {
+          throw sysErr('EBUSY', 'write', p);
+        }
         const set = new Set(fs.readFileSync(p, 'utf8').split(/\s+/).filter(Boolean));
         for (const tok of data.split(' ')) {
           if (tok.startsWith('+')) set.add(tok.slice(1));
@@ -536,8 +541,12 @@ describe('cgroups: v1 apply', () => {
     return { h, m, f };
   }
 
-  test('memory: every field to its file', (t) => {
-    const { m, f } = created(t);
+  test('memory: every field to its file; kernel memory and useHierarchy are ignored (runc >= 1.1)', (t) => {
+    const warnings = [];
+    const h = fakeV1Host(t);
+    const m = h.open({ warn: (w) => warnings.push(w) });
+    m.create();
+    const f = (ctrl, name) => read(path.join(m.paths[ctrl], name));
     m.apply({
       memory: {
         limit: 67108864, reservation: 33554432, swap: 134217728, kernel: 50331648, kernelTCP: 16777216,
@@ -547,11 +556,12 @@ describe('cgroups: v1 apply', () => {
     assert.equal(f('memory', 'memory.limit_in_bytes'), '67108864');
     assert.equal(f('memory', 'memory.memsw.limit_in_bytes'), '134217728');
     assert.equal(f('memory', 'memory.soft_limit_in_bytes'), '33554432');
-    assert.equal(f('memory', 'memory.kmem.limit_in_bytes'), '50331648');
-    assert.equal(f('memory', 'memory.kmem.tcp.limit_in_bytes'), '16777216');
+    assert.equal(f('memory', 'memory.kmem.limit_in_bytes'), MAX);
+    assert.equal(f('memory', 'memory.kmem.tcp.limit_in_bytes'), MAX);
     assert.equal(f('memory', 'memory.swappiness'), '10');
     assert.equal(f('memory', 'memory.oom_control'), '1');
-    assert.equal(f('memory', 'memory.use_hierarchy'), '1');
+    assert.equal(h.cgfs.writes((w) => w.path.endsWith('memory.use_hierarchy')).length, 0);
+    assert.deepEqual(warnings.map((w) => w.split(' ')[1]), ['/linux/resources/memory/kernel', '/linux/resources/memory/kernelTCP']);
   });
 
   test('memory: memsw goes first when raising, limit first when lowering (kernel keeps limit <= memsw)', (t) => {
@@ -624,14 +634,19 @@ describe('cgroups: v1 apply', () => {
     assertConfigError(() => m.apply({ cpu: { shares: 1000000 } }), '/linux/resources/cpu/shares', /clamped 1000000 to 262144/);
   });
 
-  test('pids: limit, -1 is max, 0 is a real limit (spec 1.3.0)', (t) => {
-    const { m, f } = created(t);
+  test('pids: limit, negative is max, 0 is not set (runc 1.1.5)', (t) => {
+    const { m, f, h } = created(t);
     m.apply({ pids: { limit: 10 } });
     assert.equal(f('pids', 'pids.max'), '10');
     m.apply({ pids: { limit: -1 } });
     assert.equal(f('pids', 'pids.max'), 'max');
+    m.apply({ pids: { limit: 7 } });
+    m.apply({ pids: { limit: -2 } });
+    assert.equal(f('pids', 'pids.max'), 'max');
+    h.cgfs.log.length = 0;
     m.apply({ pids: { limit: 0 } });
-    assert.equal(f('pids', 'pids.max'), '0');
+    m.apply({ pids: {} });
+    assert.deepEqual(h.cgfs.writes(), []);
   });
 
   test('blockIO: weights and every throttle list, one write per device', (t) => {
@@ -761,6 +776,29 @@ describe('cgroups: v1 processes and freezer', () => {
 
 // ---------- v2 ----------
 
+describe('cgroups: docker\'s all-zero resources', () => {
+  const devices = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
+
+  test('v1: only the device rules are written', (t) => {
+    const h = fakeV1Host(t);
+    const m = h.open();
+    m.create();
+    h.cgfs.log.length = 0;
+    m.apply({ ...dockerZeroResources(), devices });
+    assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`), ['devices.deny=a', 'devices.deny=a *:* rwm', 'devices.allow=c 1:3 rwm']);
+  });
+
+  test('v2: nothing is written; the device rules become a program', (t) => {
+    const h = fakeV2Host(t);
+    const m = h.open();
+    m.create();
+    h.cgfs.log.length = 0;
+    m.apply({ ...dockerZeroResources(), devices });
+    assert.deepEqual(h.cgfs.writes(), []);
+    assert.equal(h.bpf.attached(m.paths['']).length, 1);
+  });
+});
+
 describe('cgroups: v2', () => {
   test('paths: absent, absolute, relative to own cgroup', (t) => {
     const h = fakeV2Host(t, { own: '/user.slice/tsrun.scope' });
@@ -795,6 +833,35 @@ describe('cgroups: v2', () => {
     assert.equal(read(path.join(h.fsRoot, 'cgroup.subtree_control')), 'cpu memory\n');
   });
 
+  test('create: a nested path gets every missing ancestor, each handing on the controllers', (t) => {
+    const h = fakeV2Host(t, { controllers: 'cpu memory pids' });
+    const m = h.open({ cgroupsPath: '/a/b/c/ctr' });
+    m.create({ memory: { limit: 1 << 20 } });
+    assert.deepEqual(m.created.map((d) => path.relative(h.fsRoot, d)), ['a', 'a/b', 'a/b/c', 'a/b/c/ctr']);
+    for (const d of ['', 'a', 'a/b', 'a/b/c']) assert.equal(read(path.join(h.fsRoot, d, 'cgroup.subtree_control')), 'cpu memory pids\n', d || 'root');
+    m.apply({ memory: { limit: 1 << 20 } });
+    assert.equal(read(path.join(m.paths[''], 'memory.max')), String(1 << 20));
+  });
+
+  test('create: an ancestor holding processes is an error naming it when the resources need a controller; nothing is left', (t) => {
+    const h = fakeV2Host(t, { controllers: 'cpu memory pids' });
+    fakeMkdirAll(h.fsRoot, 'busy', h.cgfs);
+    fs.writeFileSync(path.join(h.fsRoot, 'cgroup.subtree_control'), 'cpu memory pids\n');
+    fs.writeFileSync(path.join(h.fsRoot, 'busy', 'cgroup.procs'), '4242\n');
+    const m = h.open({ cgroupsPath: '/busy/x/ctr' });
+    assert.throws(() => m.create({ pids: { limit: 10 } }), (err) => {
+      assert.equal(err.pointer, '/linux/cgroupsPath');
+      assert.match(err.message, /cannot enable the "pids" controller .*busy\/cgroup\.subtree_control": it holds processes \(4242\)/);
+      return true;
+    });
+    assert.ok(!fs.existsSync(path.join(h.fsRoot, 'busy', 'x')), 'the dirs it made are gone');
+    // what the resources do not need is no reason to fail (runc ignores it too)
+    const m2 = h.open({ cgroupsPath: '/busy/y/ctr' });
+    m2.create({ cpu: { shares: 0 }, pids: { limit: 0 } });
+    assert.ok(fs.existsSync(m2.paths['']));
+    m2.destroy();
+  });
+
   function created(t, opts) {
     const h = fakeV2Host(t, opts);
     const m = h.open();
@@ -819,22 +886,36 @@ describe('cgroups: v2', () => {
     assert.equal(f('memory.swap.max'), 'max');
   });
 
-  test('memory: v1-only fields and swap without limit are refused by pointer', (t) => {
-    const { m } = created(t);
+  test('memory: swap without limit is refused; v1-only fields are ignored with a warning (runc ignores them)', (t) => {
+    const warnings = [];
+    const h = fakeV2Host(t);
+    const m = h.open({ warn: (w) => warnings.push(w) });
+    m.create();
+    h.cgfs.log.length = 0;
     assertConfigError(() => m.apply({ memory: { swap: 100 } }), '/linux/resources/memory/swap', /needs memory.limit/);
-    assertConfigError(() => m.apply({ memory: { swappiness: 0 } }), '/linux/resources/memory/swappiness', /cgroup v2/);
-    assertConfigError(() => m.apply({ memory: { disableOOMKiller: true } }), '/linux/resources/memory/disableOOMKiller');
-    assertConfigError(() => m.apply({ memory: { kernel: 1000 } }), '/linux/resources/memory/kernel');
-    assertConfigError(() => m.apply({ memory: { useHierarchy: false } }), '/linux/resources/memory/useHierarchy');
-    m.apply({ memory: { disableOOMKiller: false, useHierarchy: true } });
+    assertConfigError(() => m.apply({ memory: { limit: 200, swap: 100 } }), '/linux/resources/memory/swap', /must be >= limit/);
+    m.apply({ memory: { swappiness: 0, disableOOMKiller: true, kernel: 1000, kernelTCP: -1, useHierarchy: false } });
+    m.apply({ memory: { disableOOMKiller: false, useHierarchy: true, kernel: 0 } });
+    assert.deepEqual(h.cgfs.writes(), []);
+    assert.deepEqual(warnings.map((w) => w.split(' ')[1]), [
+      '/linux/resources/memory/kernel', '/linux/resources/memory/useHierarchy', '/linux/resources/memory/swappiness', '/linux/resources/memory/disableOOMKiller',
+    ]);
+    // the newest runc: unlimited memory takes swap as it is
+    m.apply({ memory: { limit: -1, swap: 1000 } });
+    assert.equal(read(path.join(m.paths[''], 'memory.swap.max')), '1000');
   });
 
   test('memory: checkBeforeUpdate refuses a limit under current usage', (t) => {
     const { m, f } = created(t);
     fs.writeFileSync(path.join(m.paths[''], 'memory.current'), '5000\n');
-    assertConfigError(() => m.apply({ memory: { limit: 4096, checkBeforeUpdate: true } }), '/linux/resources/memory/limit', /below current usage 5000/);
+    assertConfigError(() => m.apply({ memory: { limit: 4096, checkBeforeUpdate: true } }), '/linux/resources/memory/limit', /not above current usage 5000/);
+    assertConfigError(() => m.apply({ memory: { limit: 5000, checkBeforeUpdate: true } }), '/linux/resources/memory/limit', /not above current usage 5000/);
     m.apply({ memory: { limit: 8192, checkBeforeUpdate: true } });
     assert.equal(f('memory.max'), '8192');
+    // best effort, as runc: no memory.current, no check
+    fs.rmSync(path.join(m.paths[''], 'memory.current'));
+    m.apply({ memory: { limit: 1024, checkBeforeUpdate: true } });
+    assert.equal(f('memory.max'), '1024');
   });
 
   test('memory: swap files missing (no swap accounting) are fine for max/0, an error otherwise', (t) => {
@@ -845,13 +926,15 @@ describe('cgroups: v2', () => {
     assertConfigError(() => m.apply({ memory: { limit: 100, swap: 200 } }), '/linux/resources/memory/swap', /"memory.swap.max" does not exist/);
   });
 
-  test('cpu: weight from shares, cpu.max, burst, idle, cpuset; realtime refused', (t) => {
-    const { m, f } = created(t);
-    assert.equal(sharesToWeight(2), 1);
-    assert.equal(sharesToWeight(1024), 39);
-    assert.equal(sharesToWeight(262144), 10000);
+  test('cpu: weight from shares (runc >= 1.3.2), cpu.max, burst, idle, cpuset; realtime ignored', (t) => {
+    const warnings = [];
+    const h = fakeV2Host(t);
+    const m = h.open({ warn: (w) => warnings.push(w) });
+    m.create();
+    const f = (name) => read(path.join(m.paths[''], name));
+    assert.deepEqual([2, 3, 512, 1024, 2048, 262144, 1000000].map(sharesToWeight), [1, 2, 59, 100, 174, 10000, 10000]);
     m.apply({ cpu: { shares: 1024, quota: 50000, period: 100000, burst: 1000, idle: 0, cpus: '0-1', mems: '0' } });
-    assert.equal(f('cpu.weight'), '39');
+    assert.equal(f('cpu.weight'), '100');
     assert.equal(f('cpu.max'), '50000 100000');
     assert.equal(f('cpu.max.burst'), '1000');
     assert.equal(f('cpu.idle'), '0');
@@ -860,17 +943,29 @@ describe('cgroups: v2', () => {
     m.apply({ cpu: { quota: -1, period: 200000 } });
     assert.equal(f('cpu.max'), 'max 200000');
     m.apply({ cpu: { quota: 30000 } });
-    assert.equal(f('cpu.max'), '30000');
-    assertConfigError(() => m.apply({ cpu: { realtimeRuntime: 1 } }), '/linux/resources/cpu/realtimeRuntime');
+    assert.equal(f('cpu.max'), '30000 100000', 'the default period, as runc');
+    m.apply({ cpu: { period: 50000 } });
+    assert.equal(f('cpu.max'), 'max 50000');
+    // idle: no weight (the kernel refuses it)
+    h.cgfs.log.length = 0;
+    m.apply({ cpu: { shares: 2048, idle: 1 } });
+    assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`), ['cpu.idle=1']);
+    // 0 for a file this kernel lacks is no error
+    fs.rmSync(path.join(m.paths[''], 'cpu.idle'));
+    fs.rmSync(path.join(m.paths[''], 'cpu.max.burst'));
+    m.apply({ cpu: { idle: 0, burst: 0 } });
+    assertConfigError(() => m.apply({ cpu: { burst: 5 } }), '/linux/resources/cpu/burst', /does not exist/);
+    m.apply({ cpu: { realtimeRuntime: 1, realtimePeriod: 0 } });
+    assert.deepEqual(warnings.map((w) => w.split(' ')[1]), ['/linux/resources/cpu/realtimeRuntime']);
   });
 
   test('pids, io, hugetlb, rdma', (t) => {
     const { m, f, h } = created(t);
     m.apply({
-      pids: { limit: 0 },
+      pids: { limit: 3 },
       blockIO: {
         weight: 500,
-        weightDevice: [{ major: 8, minor: 0, weight: 1000 }],
+        weightDevice: [{ major: 8, minor: 0, weight: 1000 }, { major: 8, minor: 32, weight: 0 }],
         throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
         throttleWriteBpsDevice: [{ major: 8, minor: 0, rate: 0 }],
         throttleReadIOPSDevice: [{ major: 8, minor: 16, rate: 100 }],
@@ -879,18 +974,20 @@ describe('cgroups: v2', () => {
       hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }],
       rdma: { mlx4_0: { hcaObjects: 1000 } },
     });
-    assert.equal(f('pids.max'), '0');
+    assert.equal(f('pids.max'), '3');
     assert.equal(blkioToIOWeight(500), 4950);
+    // a rate of 0 is skipped (io.max refuses it), as the newest runc
     assert.deepEqual(h.cgfs.writes((w) => w.path.startsWith('cg/ctr1/io.')).map(([p, d]) => `${path.basename(p)}=${d}`), [
-      'io.weight=4950', 'io.weight=8:0 10000', 'io.max=8:0 rbps=1048576', 'io.max=8:0 wbps=max', 'io.max=8:16 riops=100', 'io.max=8:16 wiops=200',
+      'io.weight=4950', 'io.weight=8:0 10000', 'io.max=8:0 rbps=1048576', 'io.max=8:16 riops=100', 'io.max=8:16 wiops=200',
     ]);
     assert.equal(f('hugetlb.2MB.max'), '4194304');
     assert.equal(f('hugetlb.2MB.rsvd.max'), '4194304');
     assert.equal(f('rdma.max'), 'mlx4_0 hca_object=1000');
     m.apply({ pids: { limit: -1 } });
     assert.equal(f('pids.max'), 'max');
-    assertConfigError(() => m.apply({ blockIO: { leafWeight: 10 } }), '/linux/resources/blockIO/leafWeight');
-    assertConfigError(() => m.apply({ network: { classID: 1 } }), '/linux/resources/network/classID');
+    h.cgfs.log.length = 0;
+    m.apply({ pids: { limit: 0 }, blockIO: { leafWeight: 10 }, network: { classID: 1, priorities: [] } });
+    assert.deepEqual(h.cgfs.writes(), [], 'pids 0 is not set; leafWeight and net_cls have no v2 file');
   });
 
   test('devices: the rules become one attached program; a new one goes on before the old comes off', (t) => {
@@ -948,6 +1045,18 @@ describe('cgroups: v2', () => {
     assertConfigError(() => m.apply({ unified: { '../cgroup.procs': '1' } }), '/linux/resources/unified/..~1cgroup.procs', /not a file name/);
     assertConfigError(() => m.apply({ unified: { 'a..b': '1' } }), '/linux/resources/unified/a..b');
     assertConfigError(() => m.apply({ unified: { 'misc.max': 'x 1' } }), '/linux/resources/unified/misc.max', /controller "misc" is not enabled/);
+    h.cgfs.log.length = 0;
+    m.apply({ unified: { 'io.max': '8:0 rbps=1\n8:16 wbps=2\n' } });
+    assert.deepEqual(h.cgfs.writes().map(([, d]) => d), ['8:0 rbps=1', '8:16 wbps=2'], 'one write per line, as runc');
+  });
+
+  test('killAll: cgroup.kill where the kernel has it, false where not (v1 never)', (t) => {
+    const { m, h } = created(t);
+    assert.equal(m.killAll(), false);
+    fs.writeFileSync(path.join(m.paths[''], 'cgroup.kill'), '');
+    assert.equal(m.killAll(), true);
+    assert.deepEqual(h.cgfs.writes(), [['cg/ctr1/cgroup.kill', '1']]);
+    assert.equal(fakeV1Host(t).open().killAll(), false);
   });
 
   test('freeze, thaw, isFrozen via cgroup.freeze and cgroup.events', (t) => {

@@ -272,7 +272,6 @@ const negative = [
   ['a device cgroup access of rwx', (s) => { s.linux.resources.devices[0].access = 'rwx'; }, '/linux/resources/devices/0/access', /r, w and m/],
   ['a device cgroup type of u', (s) => { s.linux.resources.devices[0].type = 'u'; }, '/linux/resources/devices/0/type', /must be one of a, c, b/],
   ['a memory limit as a string', (s) => { s.linux.resources.memory = { limit: '1G' }; }, '/linux/resources/memory/limit', /must be an integer, got "1G"/],
-  ['a swappiness of 101', (s) => { s.linux.resources.memory = { swappiness: 101 }; }, '/linux/resources/memory/swappiness', /<= 100/],
   ['negative cpu shares', (s) => { s.linux.resources.cpu = { shares: -1 }; }, '/linux/resources/cpu/shares', />= 0/],
   ['a fractional pids limit', (s) => { s.linux.resources.pids = { limit: 1.5 }; }, '/linux/resources/pids/limit', /must be an integer/],
   ['a blockIO weight above uint16', (s) => { s.linux.resources.blockIO = { weight: 70000 }; }, '/linux/resources/blockIO/weight', /<= 65535/],
