@@ -1050,6 +1050,64 @@ describe('cgroups: v2', () => {
     assert.deepEqual(h.cgfs.writes().map(([, d]) => d), ['8:0 rbps=1', '8:16 wbps=2'], 'one write per line, as runc');
   });
 
+  const basenames = (h) => h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`);
+
+  test('cpu: a burst refused (EINVAL) before the new quota goes again after cpu.max; without a quota the refusal is the error', (t) => {
+    const { m, h } = created(t);
+    h.cgfs.fail('writeFile', 'cpu.max.burst', 'EINVAL');
+    m.apply({ cpu: { quota: 20000, burst: 10000 } });
+    assert.deepEqual(basenames(h), ['cpu.max=20000 100000', 'cpu.max.burst=10000']);
+    h.cgfs.fail('writeFile', 'cpu.max.burst', 'EINVAL');
+    assert.throws(() => m.apply({ cpu: { period: 50000, burst: 20000 } }), (err) => {
+      assert.equal(err.pointer, '/linux/resources/cpu/burst');
+      assert.equal(err.code, 'EINVAL');
+      return true;
+    });
+  });
+
+  test('io on BFQ: blkio-style weights go to io.bfq.weight unconverted, per device as "M:m w"', (t) => {
+    const { m, h } = created(t);
+    fs.writeFileSync(path.join(m.paths[''], 'io.bfq.weight'), 'default 100\n');
+    m.apply({ blockIO: { weight: 300, weightDevice: [{ major: 8, minor: 0, weight: 700 }, { major: 8, minor: 16, weight: 0 }] } });
+    assert.deepEqual(basenames(h), ['io.bfq.weight=300', 'io.bfq.weight=8:0 700']);
+  });
+
+  test('hugetlb: a limit of 0 is written; .rsvd.max only for the sizes that have it', (t) => {
+    const { m, h } = created(t);
+    m.apply({ hugepageLimits: [{ pageSize: '1GB', limit: 0 }, { pageSize: '2MB', limit: 0 }] });
+    assert.deepEqual(basenames(h), ['hugetlb.1GB.max=0', 'hugetlb.2MB.max=0', 'hugetlb.2MB.rsvd.max=0']);
+  });
+
+  test('unified: memory.high and misc.max, which have no spec field, are written after the fields, as runc', (t) => {
+    const { m, h, f } = created(t, { controllers: 'cpuset cpu io memory hugetlb pids rdma misc' });
+    fs.writeFileSync(path.join(m.paths[''], 'memory.high'), 'max\n');
+    fs.writeFileSync(path.join(m.paths[''], 'misc.max'), 'sev max\n');
+    m.apply({ memory: { limit: 1 << 30 }, unified: { 'memory.high': String(512 << 20), 'misc.max': 'sev 4' } });
+    assert.deepEqual(basenames(h), [`memory.max=${1 << 30}`, `memory.high=${512 << 20}`, 'misc.max=sev 4']);
+    assert.equal(f('memory.high'), String(512 << 20));
+  });
+
+  test('freeze: a cgroup that never says "frozen 1" times out, is thawed again, the error names cgroup.events', (t) => {
+    const h = fakeV2Host(t);
+    const m = h.open({ freezeTimeoutMs: 100 });
+    m.create();
+    h.cgfs.onRead((p, c) => (p.endsWith('cgroup.events') ? c.replace('frozen 1', 'frozen 0') : undefined));
+    assert.throws(() => m.freeze(), (err) => {
+      assert.match(err.message, /^freeze: ".*ctr1\/cgroup\.events" does not say "frozen 1" after 100 ms$/);
+      return true;
+    });
+    assert.equal(read(path.join(m.paths[''], 'cgroup.freeze')), '0');
+  });
+
+  test('destroy: EBUSY while the last processes exit is retried', (t) => {
+    const { m, h } = created(t);
+    h.cgfs.fail('rmdir', 'cg/ctr1', 'EBUSY', 3);
+    m.destroy();
+    assert.ok(!fs.existsSync(m.paths['']));
+    assert.equal(h.cgfs.failures[0].times, 0, 'every EBUSY was met');
+    assert.deepEqual(m.created, []);
+  });
+
   test('killAll: cgroup.kill where the kernel has it, false where not (v1 never)', (t) => {
     const { m, h } = created(t);
     assert.equal(m.killAll(), false);
