@@ -8,6 +8,7 @@
 #                sees none of it
 #   /tmp /var/tmp /run   tmpfs, as on a distribution
 #   /run/tsrun-vm        9p tag "results", writable: the job to run, its status, its outputs
+#   tsrun.expose=PATH    a host path under /tmp, /var/tmp or /run, seen through them (overlay)
 #   /lib/modules/<rel>   the guest kernel's modules (tsrun.modules=DIR, a path on the host's /)
 #   /run/systemd/system  the unit files in tsrun.units=DIR (systemd mode)
 #
@@ -37,12 +38,13 @@ for m in $(cat /modules); do
 done
 
 trace "initramfs: modules loaded"
-init=/sbin/init modules='' units=''
+init=/sbin/init modules='' units='' expose=''
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	init=*) init=${arg#init=} ;;
 	tsrun.modules=*) modules=${arg#tsrun.modules=} ;;
 	tsrun.units=*) units=${arg#tsrun.units=} ;;
+	tsrun.expose=*) expose="$expose ${arg#tsrun.expose=}" ;;
 	esac
 done
 
@@ -64,6 +66,16 @@ mkdir -p /newroot/run/tsrun-vm
 # No cache for the results: the host reads them while the guest writes.
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,access=client results /newroot/run/tsrun-vm ||
 	fail "mounting the results directory"
+
+# Host paths below those tmpfs mounts that the job needs (a working copy in /tmp): each gets an
+# overlay of its own, the host's files under a tmpfs, as the root has.
+n=0
+for path in $expose; do
+	n=$((n + 1))
+	mkdir -p "/newroot$path" "/rw/expose$n/upper" "/rw/expose$n/work"
+	mount -t overlay -o "lowerdir=/lower$path,upperdir=/rw/expose$n/upper,workdir=/rw/expose$n/work" overlay "/newroot$path" ||
+		fail "exposing $path"
+done
 
 if [ -n "$modules" ]; then
 	release=$(uname -r)

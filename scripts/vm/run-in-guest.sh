@@ -86,6 +86,20 @@ cp "$here/guest-job.sh" "$results/guest-job.sh"
 	echo
 } >"$results/job.sh"
 
+# The guest's /tmp, /var/tmp and /run are its own: a working copy or cwd there is exposed through
+# them. (Kernel parameters split on blanks: such paths must have none.)
+expose=''
+repo=$(cd "$here/../.." && pwd)
+paths=("$repo")
+case "$cwd/" in "$repo"/*) ;; *) paths+=("$cwd") ;; esac
+for path in "${paths[@]}"; do
+	case "$path/" in
+	/tmp/* | /var/tmp/* | /run/*)
+		case "$path" in *[[:space:]]*) echo "run-in-guest.sh: $path: a path under /tmp or /run with blanks cannot be exposed" >&2; exit 2 ;; esac
+		expose+=" tsrun.expose=$path" ;;
+	esac
+done
+
 cmdline="console=ttyS0 loglevel=4 panic=-1 mitigations=off tsc=reliable tsrun.modules=$kdir/lib/modules/$release"
 if [ "$mode" = systemd ]; then
 	cmdline+=" init=/lib/systemd/systemd tsrun.units=$here/systemd systemd.unit=tsrun-vm.target"
@@ -93,7 +107,7 @@ if [ "$mode" = systemd ]; then
 else
 	cmdline+=" init=$here/guest-init.sh"
 fi
-cmdline+=" ${TSRUN_VM_APPEND:-}"
+cmdline+="$expose ${TSRUN_VM_APPEND:-}"
 kernel="$kdir/vmlinux"
 [ "${TSRUN_VM_BOOT:-}" = bzimage ] && kernel="$kdir/vmlinuz"
 
