@@ -25,8 +25,7 @@ trace() {
 }
 fail() {
 	echo "initramfs: $*" >&2
-	echo o >/proc/sysrq-trigger
-	sleep 5
+	poweroff -f
 }
 
 mount -t proc proc /proc
@@ -63,7 +62,7 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /newroot/var/tmp
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /newroot/run
 mkdir -p /newroot/run/tsrun-vm
-# No cache for the results: the host reads them while the guest writes.
+# No cache for the results: what the guest writes there is on the host at once.
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,access=client results /newroot/run/tsrun-vm ||
 	fail "mounting the results directory"
 
