@@ -47,8 +47,9 @@ mv -f bin/.busybox.new bin/busybox
 	usr/sbin/*) target=../../bin/busybox ;;
 	*) continue ;;
 	esac
-	# -n: replace an existing symlink instead of following it.
-	ln -sfn "$target" "$applet"
+	# -n: replace an existing symlink instead of following it. busybox's own ln: a static binary
+	# starts faster than coreutils' dynamic one, which counts over ~400 applets (6x in a TCG guest).
+	"$busybox" ln -sfn "$target" "$applet"
 done
 
 cat >etc/passwd <<'PASSWD'

@@ -3,7 +3,10 @@
 // two files at a time), then the leak check alone. node:test prints each summary; exit 1 on failure.
 //
 // Environment: TSRUN_TEST_RUNTIME=runc runs the integration suite against another runtime;
-// TSRUN_TEST_CONCURRENCY (default 2) sets how many integration files run at once.
+// TSRUN_TEST_CONCURRENCY (default 2) sets how many integration files run at once;
+// TSRUN_TEST_TIMEOUT_MS (default 120000) is the per-test timeout of the integration suite;
+// TSRUN_TEST_SKIP_UNIT / TSRUN_TEST_SKIP_INTEGRATION leave out one part (the qemu lanes run only
+// the integration suite: scripts/vm/).
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -42,7 +45,8 @@ function nodeTest(title, files, { concurrency, env = {}, timeoutMs } = {}) {
 const results = [];
 
 const unit = testFiles('test/unit');
-if (unit.length) results.push(['unit', nodeTest('unit tests', unit)]);
+if (process.env.TSRUN_TEST_SKIP_UNIT) console.log('\n### unit tests: SKIPPED (TSRUN_TEST_SKIP_UNIT is set)');
+else if (unit.length) results.push(['unit', nodeTest('unit tests', unit)]);
 else console.log('\n### unit tests: none found in test/unit');
 
 const isRoot = process.getuid?.() === 0;
@@ -65,7 +69,7 @@ if (!isRoot) {
 			const isLeakCheck = (f) => path.basename(f).startsWith('zz-leaks');
 			const files = testFiles('test/integration', (f) => !isLeakCheck(f));
 			const concurrency = Number(process.env.TSRUN_TEST_CONCURRENCY || 2);
-			ok = nodeTest(`integration tests (runtime: ${process.env.TSRUN_TEST_RUNTIME || 'tsrun'})`, files, { concurrency, env, timeoutMs: 120_000 });
+			ok = nodeTest(`integration tests (runtime: ${process.env.TSRUN_TEST_RUNTIME || 'tsrun'})`, files, { concurrency, env, timeoutMs: Number(process.env.TSRUN_TEST_TIMEOUT_MS || 120_000) });
 			const leaks = testFiles('test/integration', isLeakCheck);
 			if (leaks.length) ok = nodeTest('leak check', leaks, { concurrency: 1, env }) && ok;
 		}
