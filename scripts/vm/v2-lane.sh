@@ -18,8 +18,12 @@ echo "--- v2 lane: the integration suite in a qemu guest on pure cgroup v2 ($mod
 # Per test: TCG is some 20 times slower than the host, so 10 minutes instead of 2.
 "$here/run-in-guest.sh" --cwd "$repo" --timeout "${TSRUN_V2_LANE_TIMEOUT:-1800}" \
 	--env TSRUN_TEST_SKIP_UNIT=1 --env TSRUN_TEST_TIMEOUT_MS=600000 \
-	-- node scripts/run-tests.js 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+	-- node scripts/run-tests.js >"$log" 2>&1
+status=$?
+# The guest's output, each line marked as the guest's: while the lane is advisory its runner's
+# closing lines ("ℹ fail N") must not read as this CI run's own.
+sed 's/^/  [v2 guest] /' "$log"
+
 
 # node:test's spec reporter closes each run (integration, leak check) with "ℹ pass N" and
 # "ℹ fail N"; its list of failures repeats each failed test as "✖ name (time)".
@@ -39,5 +43,5 @@ if [ "$mode" = required ]; then
 	echo "v2 lane: $passed passed, $failed failed"
 	exit "$status"
 fi
-echo "v2 lane: $passed passed, $failed failed (advisory until issue 11 lands)"
+echo "v2 lane (advisory): passed $passed, failed $failed"
 exit 0

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cgroupDirs, cgroupProcs } from '../helpers/cgroups.js';
+import { cgroupDirs, cgroupProcs, isCgroupV1 } from '../helpers/cgroups.js';
 import { setup } from '../helpers/fixture.js';
 import { isAlive, procCmdline } from '../helpers/proc.js';
 import { needsRoot } from '../helpers/test-run.js';
@@ -279,7 +279,8 @@ test('kill: --all signals every process in the container\'s cgroup, even once th
 	c.config.linux.namespaces = c.config.linux.namespaces.filter((ns) => ns.type !== 'pid');
 	const { pid } = await c.create();
 	await c.start();
-	const [pidsDir] = cgroupDirs(c.cgroupsPath).filter((d) => d.includes('/pids/'));
+	// v1: the pids hierarchy's dir; v2: the one dir
+	const [pidsDir] = cgroupDirs(c.cgroupsPath).filter((d) => !isCgroupV1 || d.includes('/pids/'));
 	assert.ok(pidsDir, 'the pids cgroup of the container');
 	const alive = () => cgroupProcs(pidsDir).filter((p) => isAlive(p));
 	await waitFor(() => alive().length === 3, 10_000, 'init and two sleeps in the cgroup');
