@@ -122,6 +122,8 @@ static int state_dir_fd = -1, fifo_path_fd = -1;
 
 static void open_state_fds(const struct tsrun_plan *plan)
 {
+  if (plan->exec_mode)
+    return; /* an exec has no fifo to wait on */
   state_dir_fd = open(plan->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (state_dir_fd < 0)
     tsrun_fail("state", errno, "open state dir \"%s\"", plan->state_dir);
@@ -133,6 +135,12 @@ static void open_state_fds(const struct tsrun_plan *plan)
 /* The listenerPath socket of a notifying seccomp filter, connected by stage 0 (host path). */
 static int seccomp_listener = -1;
 
+/* The --console-socket of a create or an exec, connected by stage 0: its path is the host's,
+ * and stage 0 still has the caller's credentials and mount namespace. The init of a user
+ * namespace is no longer host root when it could connect (EACCES on a socket only root may
+ * reach), and an exec's process has joined the container's mount namespace. */
+static int console_sock = -1;
+
 /* The first steps of the cloned process, init or exec: name it, keep it out of reach until
  * execve, wait for Node's Continue (cgroup joined, id maps written) and become root of its user
  * namespace. */
@@ -140,10 +148,17 @@ static void begin_process(struct tsrun_plan *plan, const char *name)
 {
   tsrun_error_t err;
   prctl(PR_SET_NAME, name, 0, 0, 0);
-  /* Until execve resets it: nothing in the container may ptrace us or open our /proc files
-   * while we hold host fds (CVE-2016-9962). */
+  /* Inherited from stage 0, which cleared it first thing; checked again because everything the
+   * container could reach through our /proc files (host fds, the sealed binary) is still here
+   * until execve resets it (CVE-2016-9962). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     tsrun_fail("init", errno, "clear dumpable");
+  /* A session of its own, always (as runc): the container must not be able to signal the
+   * process group of whoever ran tsrun (kill(0, ...) from inside reaches it otherwise), nor
+   * read from or stop on the caller's terminal. The pty, when there is one, becomes the
+   * controlling terminal of this session in console_setup. */
+  if (setsid() < 0)
+    tsrun_fail("init", errno, "setsid");
   /* Directories and files made during setup get 0755/0644 whatever Node's umask is; without a
    * umask in the plan the process keeps 022, runc's default. */
   umask(0022);
@@ -192,10 +207,11 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_create_cwd(plan); /* before the root may become read-only, as runc */
   tsrun_run_hooks(plan, TSRUN_HOOK_CREATE_CONTAINER);
 
-  /* state_dir_fd and fifo_path_fd were opened by stage 0 (see open_state_fds). */
+  /* state_dir_fd and fifo_path_fd were opened by stage 0 (see open_state_fds), and so was the
+   * console socket (console_sock). */
   cleanup_close int state_dir = state_dir_fd;
   cleanup_close int fifo_path = fifo_path_fd;
-  int console = tsrun_console_connect(plan);
+  int console = console_sock;
 
   tsrun_pivot_root(plan);
   /* The pty goes on /dev/console before "/" may turn read-only (as runc). */
@@ -228,9 +244,6 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_exec(plan, exe);
 }
 
-/* The console socket of an exec, connected by stage 0: its path is the host's, and the process
- * joins the container's mount namespace before it could connect. */
-static int exec_console = -1;
 
 /* `tsrun exec`: a process joining a running container, set up like the init's last steps. */
 __attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
@@ -238,8 +251,8 @@ __attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
   char exe[PATH_MAX];
 
   begin_process(plan, "tsrun:[1:exec]");
-  if (exec_console >= 0)
-    tsrun_console_setup(exec_console, false);
+  if (console_sock >= 0)
+    tsrun_console_setup(console_sock, false);
   finish_process(plan, exe, sizeof(exe));
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
   tsrun_load_seccomp(plan, TSRUN_SECCOMP_BEFORE_EXEC, seccomp_listener);
@@ -251,7 +264,17 @@ int main(int argc, char **argv)
   struct tsrun_plan plan;
   tsrun_error_t err;
 
-  /* First of all: every later step, the init's wait for `tsrun start` included, must run from
+  /* Before anything else, and again in the sealed copy (execve makes a process dumpable): while
+   * stage 0 joins the container's namespaces (a user namespace above all) it holds host fds and
+   * runs with the caller's cwd, and a dumpable process there could be ptraced or have its
+   * /proc/<pid>/fd, cwd and environ opened by the container's root (CVE-2016-9962). Its clone,
+   * the init, inherits the setting. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    perror("tsrun-init: clear dumpable");
+    return 1;
+  }
+
+  /* Then: every later step, the init's wait for `tsrun start` included, must run from
    * the sealed copy (CVE-2019-5736), and the sync fd must still be inherited across the exec. */
   if (tsrun_exec_sealed_self(argv, &err) < 0) {
     char line[1024];
@@ -279,10 +302,8 @@ int main(int argc, char **argv)
    * /proc file once it is non-dumpable inside a user namespace (the file belongs to the host's
    * root, unmapped there). Lowering it needs the host privileges stage 0 still has. */
   tsrun_set_oom_score_adj(&plan);
-  if (plan.exec_mode)
-    exec_console = tsrun_console_connect(&plan);
-  else
-    open_state_fds(&plan);
+  console_sock = tsrun_console_connect(&plan);
+  open_state_fds(&plan);
   tsrun_set_cpu_affinity(&plan, TSRUN_AFFINITY_INITIAL);
   tsrun_netdev_open_host_socket(&plan);
   seccomp_listener = tsrun_seccomp_connect_listener(&plan);
@@ -299,8 +320,8 @@ int main(int argc, char **argv)
     close(state_dir_fd);
   if (fifo_path_fd >= 0)
     close(fifo_path_fd);
-  if (exec_console >= 0)
-    close(exec_console);
+  if (console_sock >= 0)
+    close(console_sock);
   if (seccomp_listener >= 0)
     close(seccomp_listener);
   send_u32("pid", TSRUN_MSG_PID, (uint32_t)pid);

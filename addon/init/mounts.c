@@ -137,6 +137,11 @@ void tsrun_prepare_rootfs(const struct tsrun_plan *plan)
   unsigned long prop = plan->rootfs_flags.propagation ? plan->rootfs_flags.propagation : MS_SLAVE | MS_REC;
   if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS))
     tsrun_fail("rootfs", EINVAL, "refusing to set up the rootfs without a mount namespace");
+  /* "unbindable" is for the container's "/" (set after pivot_root): applied to the tree now it
+   * would make the rootfs impossible to bind on itself (EINVAL). Until then the tree is a slave
+   * of the host's, as by default. */
+  if (prop & MS_UNBINDABLE)
+    prop = MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
     tsrun_fail("rootfs", errno, "set propagation of \"/\" (0x%lx)", prop);
   if (realpath(plan->rootfs, real) == NULL)
@@ -159,10 +164,19 @@ static void mount_one(const struct tsrun_mount *m)
       (is_bind && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)))
     create = TSRUN_CREATE_FILE;
 
-  cleanup_close int fd = open_checked(m->destination, create, false, &err);
+  /* procfs and sysfs land exactly where the config says, never where the image points: a
+   * rootfs whose /proc or /sys is a symlink (to /tmp/x, or to a path another mount then covers)
+   * would put the kernel's files somewhere the masked and read-only paths do not reach
+   * (CVE-2019-16884, CVE-2019-19921). As runc: the destination must be a plain directory. */
+  bool kernel_fs = !is_bind && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
+  cleanup_close int fd = open_checked(m->destination, create, kernel_fs, &err);
   if (fd < 0)
     tsrun_fail("mount", err.errnum, "mount \"%s\" on \"%s\": %s", m->source, m->destination,
                err.msg);
+  if (kernel_fs && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)))
+    tsrun_fail("mount", S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
+               "filesystem \"%s\" must be mounted on ordinary directory \"%s\"", m->type,
+               m->destination);
   tsrun_fd_path(target, sizeof(target), fd);
   const char *src = m->source[0] ? m->source : m->type;
   if (is_bind) {

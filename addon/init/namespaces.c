@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -25,13 +26,27 @@
 
 void tsrun_join_namespaces(const struct tsrun_plan *plan)
 {
+  /* Every path is opened before the first setns (as runc's nsexec): once a mount namespace is
+   * joined, a later path would be resolved in that namespace's tree, which the container's
+   * owner controls, and could name a namespace the config never asked for. */
+  cleanup_free int *fds = calloc(plan->n_ns_paths ? plan->n_ns_paths : 1, sizeof(int));
+  if (fds == NULL)
+    tsrun_fail("setns", ENOMEM, "namespace fds");
+  size_t opened = 0;
+  for (; opened < plan->n_ns_paths; opened++) {
+    const struct tsrun_ns_path *ns = &plan->ns_paths[opened];
+    fds[opened] = open(ns->path, O_RDONLY | O_CLOEXEC);
+    if (fds[opened] < 0) {
+      int e = errno;
+      while (opened > 0)
+        close(fds[--opened]);
+      tsrun_fail("setns", e, "open namespace \"%s\"", ns->path);
+    }
+  }
   for (size_t i = 0; i < plan->n_ns_paths; i++) {
-    const struct tsrun_ns_path *ns = &plan->ns_paths[i];
-    cleanup_close int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      tsrun_fail("setns", errno, "open namespace \"%s\"", ns->path);
-    if (setns(fd, (int)ns->type) < 0)
-      tsrun_fail("setns", errno, "setns \"%s\"", ns->path);
+    if (setns(fds[i], (int)plan->ns_paths[i].type) < 0)
+      tsrun_fail("setns", errno, "setns \"%s\"", plan->ns_paths[i].path);
+    close(fds[i]);
   }
 }
 

@@ -1,6 +1,6 @@
 /* terminal: true. The pty is made inside the container (its devpts, after pivot_root) and its
- * master handed to the --console-socket listener; the socket is connected before pivot_root,
- * while its host path still resolves. */
+ * master handed to the --console-socket listener; the socket is connected by stage 0, while
+ * its host path still resolves with the caller's credentials. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
@@ -63,8 +63,6 @@ void tsrun_console_setup(int sock, bool bind_console)
   tsrun_fd_path(source, sizeof(source), slave);
   if (bind_console)
     tsrun_bind_onto_file("terminal", source, "/dev/console");
-  if (setsid() < 0)
-    tsrun_fail("terminal", errno, "setsid");
   if (ioctl(slave, TIOCSCTTY, 0) < 0)
     tsrun_fail("terminal", errno, "set controlling terminal");
   for (int fd = 0; fd <= 2; fd++)

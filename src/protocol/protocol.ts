@@ -23,6 +23,8 @@
  *   N → 0  Plan{records}
  *     0  set_oom_score_adj            inherited: once init is non-dumpable in a user namespace it
  *                                     may not write its own
+ *     0  console_connect              with ConsoleSocket: the host's socket, with the caller's
+ *                                     credentials (a user namespace's init may not reach it)
  *     0  open_state_fds               the state dir and exec.fifo as O_PATH fds, while stage 0 still
  *                                     has the host's credentials and mount namespace
  *     0  set_cpu_affinity(INITIAL)    the initial execCPUAffinity (inherited)
@@ -49,7 +51,6 @@
  *     1  create_symlinks
  *     1  create_cwd                   before the root may turn read-only (as runc)
  *     1  run_hooks(CREATE_CONTAINER)
- *     1  console_connect              with ConsoleSocket: the host's socket, before pivot_root
  *     1  pivot_root                   (MS_MOVE + chroot with --no-pivot)
  *     1  console_setup                the pty on /dev/console before "/" may turn read-only
  *     1  apply_sysctls                before /proc/sys turns read-only
@@ -84,6 +85,7 @@
  *
  *     x  set_oom_score_adj
  *     x  console_connect              the host's socket, before joining the container
+ *     x  open_state_fds               (nothing to do: an exec has no fifo)
  *     x  set_cpu_affinity(INITIAL)
  *     x  netdev_open_host_socket      (nothing to do: an exec moves no devices)
  *     x  seccomp_connect_listener
