@@ -200,7 +200,7 @@ static const struct tsrun_field_desc fields_seccomp_state[] = {
   { "json", TSRUN_FIELD_STR, offsetof(struct tsrun_plan, seccomp_state), 0, UINT32_MAX, NULL, NULL, 0 },
 };
 
-const struct tsrun_record_desc tsrun_records[41 + 1] = {
+const struct tsrun_record_desc tsrun_records[42 + 1] = {
   [1] = { "Namespaces", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_namespaces), 0, 0, fields_namespaces, 1 },
   [2] = { "NsPath", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, ns_paths), offsetof(struct tsrun_plan, n_ns_paths), sizeof(*((struct tsrun_plan *)0)->ns_paths), 0, fields_ns_path, 2 },
   [3] = { "TimeOffset", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, time_offsets), offsetof(struct tsrun_plan, n_time_offsets), sizeof(*((struct tsrun_plan *)0)->time_offsets), 0, fields_time_offset, 1 },
@@ -242,4 +242,5 @@ const struct tsrun_record_desc tsrun_records[41 + 1] = {
   [39] = { "SeccompRule", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, seccomp_rules), offsetof(struct tsrun_plan, n_seccomp_rules), sizeof(*((struct tsrun_plan *)0)->seccomp_rules), 0, fields_seccomp_rule, 3 },
   [40] = { "SeccompListener", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_seccomp_listener), 0, 0, fields_seccomp_listener, 1 },
   [41] = { "SeccompState", TSRUN_STORE_ONE, true, 0, offsetof(struct tsrun_plan, has_seccomp_state), 0, 0, fields_seccomp_state, 1 },
+  [42] = { "HostMountNamespace", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, host_mount_namespace), 0, 0, 0, NULL, 0 },
 };

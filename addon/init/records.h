@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 41
+#define TSRUN_MAX_TAG 42
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -264,6 +264,8 @@ struct tsrun_plan {
   /* SeccompState (one): the container process state JSON sent with the listener fd */
   bool has_seccomp_state;
   const char *seccomp_state;
+  /* HostMountNamespace (flag): no mount namespace in the config: mounts land in the caller's namespace, under the rootfs, and the init chroots (without it, a plan with no mount namespace is refused) */
+  bool host_mount_namespace;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };

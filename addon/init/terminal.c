@@ -31,18 +31,11 @@ static void send_master(int sock, int master)
 
 static int open_peer(int master)
 {
-  /* TIOCGPTPEER opens the slave through the master, immune to a swapped /dev/pts entry. */
+  /* TIOCGPTPEER (4.13) opens the slave through the master: no path under /dev/pts, which the
+   * container's image or a racing process could have swapped for a symlink, is ever opened. */
   int fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd >= 0)
-    return fd;
-  unsigned int n;
-  char path[64];
-  if (ioctl(master, TIOCGPTN, &n) < 0)
-    tsrun_fail("terminal", errno, "get pty number");
-  snprintf(path, sizeof(path), "/dev/pts/%u", n);
-  fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0)
-    tsrun_fail("terminal", errno, "open \"%s\"", path);
+    tsrun_fail("terminal", errno, "open the pty's peer (TIOCGPTPEER)");
   return fd;
 }
 
@@ -52,6 +45,9 @@ void tsrun_console_setup(int sock, bool bind_console)
   cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
     tsrun_fail("terminal", errno, "open \"/dev/ptmx\"");
+  unsigned int ptn;
+  if (ioctl(master, TIOCGPTN, &ptn) < 0)
+    tsrun_fail("terminal", errno, "\"/dev/ptmx\" is not a pty multiplexer");
   int unlock = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
     tsrun_fail("terminal", errno, "unlock pty");
@@ -59,10 +55,8 @@ void tsrun_console_setup(int sock, bool bind_console)
   send_master(sock_fd, master);
   close(master);
   master = -1;
-  char source[64];
-  tsrun_fd_path(source, sizeof(source), slave);
   if (bind_console)
-    tsrun_bind_onto_file("terminal", source, "/dev/console");
+    tsrun_bind_console(slave);
   if (ioctl(slave, TIOCSCTTY, 0) < 0)
     tsrun_fail("terminal", errno, "set controlling terminal");
   for (int fd = 0; fd <= 2; fd++)

@@ -122,6 +122,7 @@ export const records = {
     ['path', 'str'],
   ]),
   SeccompState: rec(41, 'one', 'the container process state JSON sent with the listener fd', [['json', 'str']], 'continue'),
+  HostMountNamespace: rec(42, 'flag', 'no mount namespace in the config: mounts land in the caller\'s namespace, under the rootfs, and the init chroots (without it, a plan with no mount namespace is refused)', []),
 } satisfies Record<string, RecordDecl>;
 
 export type RecordName = keyof typeof records;

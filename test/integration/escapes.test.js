@@ -67,6 +67,94 @@ test('exec: a process that kills process group 0 does not kill the shell that ra
 	assert.equal((await c.state()).status, 'running');
 });
 
+// --- 3. writes under /proc through whatever the container mounted there ----------------------------
+
+/** A createContainer hook (run in the container's namespaces before pivot_root) running script. */
+function createContainerHook(c, script) {
+	c.config.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', script] }] };
+}
+
+test('create: a sysctl is written to the kernel, not to the host directory the config bound over /proc/sys/kernel', { ...opts, skip: opts.skip || notOnRunc('1.1.5 writes sysctls through the container\'s /proc/sys (CVE-2025-52881, fixed in 1.2.8)') }, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	const decoy = c.path('decoy-kernel');
+	fs.mkdirSync(decoy);
+	fs.writeFileSync(path.join(decoy, 'domainname'), 'host-file\n');
+	c.config.mounts.push({ destination: '/proc/sys/kernel', type: 'bind', source: decoy, options: ['rbind'] });
+	c.config.linux.sysctl = { 'kernel.domainname': 'secc-sysctl' };
+	const r = await c.create({ expectExit: null });
+	assert.equal(fs.readFileSync(path.join(decoy, 'domainname'), 'utf8'), 'host-file\n', 'the host file was written');
+	assert.equal(r.exitCode, 0, r.stderr);
+	const { stdout } = await execa('nsenter', ['-t', String(r.pid), '--uts', 'cat', '/proc/sys/kernel/domainname']);
+	assert.equal(stdout.trim(), 'secc-sysctl', 'the container\'s uts namespace got the sysctl');
+});
+
+// --- 4. maskedPaths and the container's /dev/null ----------------------------------------------
+
+for (const [what, script] of [
+	['a symlink to a host file bound read-only', (c) => `rm -f ${c.rootfs}/dev/null && ln -s /hostro/victim ${c.rootfs}/dev/null`],
+	['a regular file', (c) => `rm -f ${c.rootfs}/dev/null && echo fake > ${c.rootfs}/dev/null`],
+	['missing', (c) => `rm -f ${c.rootfs}/dev/null`],
+]) {
+	const fixedIn = what === 'missing' ? false : notOnRunc('1.1.5 bind-mounts whatever /dev/null is over masked files (CVE-2025-31133, fixed in 1.2.8)');
+	test(`create: masked paths with a /dev/null that is ${what} fail; the masked file does not become a writable host file`, { ...opts, skip: opts.skip || fixedIn }, async (t) => {
+		const c = await setup(t);
+		const hostro = c.path('hostro');
+		fs.mkdirSync(hostro);
+		fs.writeFileSync(path.join(hostro, 'victim'), 'host data\n');
+		c.config.mounts.push({ destination: '/hostro', type: 'bind', source: hostro, options: ['rbind', 'ro'] });
+		c.config.linux.maskedPaths.push('/etc/masked-file');
+		fs.writeFileSync(path.join(c.rootfs, 'etc/masked-file'), 'secret\n');
+		createContainerHook(c, script(c));
+		// If the mask were the host file, bound read-write: write through it.
+		c.sh('echo pwned > /etc/masked-file; cat /etc/masked-file');
+		const r = await c.runFg({ expectExit: null });
+		assert.equal(fs.readFileSync(path.join(hostro, 'victim'), 'utf8'), 'host data\n', 'the read-only host file was written through the mask');
+		assert.notEqual(r.exitCode, 0, `ran with a fake /dev/null: ${r.stdout}`);
+		if (!isRunc) assert.match(r.stderr, /\/dev\/null/);
+	});
+}
+
+test('run: a masked path that is a symlink masks what it points to inside the container', opts, async (t) => {
+	const c = await setup(t);
+	fs.writeFileSync(path.join(c.rootfs, 'etc/secret'), 'secret\n');
+	fs.symlinkSync('/etc/secret', path.join(c.rootfs, 'etc/secret-link'));
+	c.config.linux.maskedPaths.push('/etc/secret-link');
+	const out = await c.inside('cat /etc/secret; echo end');
+	assert.equal(out, 'end\n', 'the symlink\'s target is masked, not skipped');
+});
+
+// --- 5. /dev/console --------------------------------------------------------------------------
+
+test('run: terminal true with /dev/console made a symlink by a hook fails, and the pty is not mounted where it points', { ...opts, skip: opts.skip || notOnRunc('1.1.5 mounts the pty through a /dev/console symlink (CVE-2025-52565, fixed in 1.2.8)') }, async (t) => {
+	const c = await setup(t);
+	c.config.process.terminal = true;
+	const hostro = c.path('hostro');
+	fs.mkdirSync(hostro);
+	fs.writeFileSync(path.join(hostro, 'victim'), 'host data\n');
+	c.config.mounts.push({ destination: '/hostro', type: 'bind', source: hostro, options: ['rbind', 'ro'] });
+	createContainerHook(c, `rm -f ${c.rootfs}/dev/console && ln -s /hostro/victim ${c.rootfs}/dev/console`);
+	c.sh('grep -c " /hostro/victim " /proc/self/mountinfo; exit 0');
+	const r = await c.runFg({ expectExit: null });
+	assert.notEqual(r.exitCode, 0, `the pty went through the symlink: ${r.stdout}`);
+	assert.match(r.stderr, /\/dev\/console/);
+	assert.equal(fs.readFileSync(path.join(hostro, 'victim'), 'utf8'), 'host data\n');
+});
+
+// --- 6. process.cwd through a magic link (CVE-2024-21626) -----------------------------------------
+
+test('run: process.cwd /proc/self/fd/N never leads to a host directory the init holds', { ...opts, timeout: 180_000 }, async (t) => {
+	for (let n = 3; n <= 12; n++) {
+		const c = await setup(t);
+		c.config.process.cwd = `/proc/self/fd/${n}`;
+		// The root is read-only: a file can only be made if the cwd is outside the container.
+		c.sh('touch secc-cwd-marker 2>/dev/null && echo WROTE; pwd');
+		const r = await c.runFg({ expectExit: null });
+		assert.doesNotMatch(r.stdout, /WROTE|unreachable/, `cwd fd ${n}: ${r.stdout}`);
+		const found = await execa('find', [c.dir, '/run/tsrun', '-name', 'secc-cwd-marker'], { reject: false });
+		assert.equal(found.stdout, '', `cwd fd ${n}: a marker on the host`);
+	}
+});
+
 // --- 7. a dumpable stage 0 in the container's user namespace ------------------------------------
 
 test('exec: the container\'s root cannot read the fds, cwd or environ of the runtime process that joined its user namespace', opts, async (t) => {
@@ -150,6 +238,70 @@ for (const [dest, type] of [['/proc', 'proc'], ['/sys', 'sysfs']]) {
 		assert.deepEqual(mountsUnder(c.rootfs), [], 'no mount left under the rootfs');
 	});
 }
+
+test('create --no-pivot: a process in a new user namespace cannot mount a fresh procfs that shows what masked paths hide', opts, async (t) => {
+	// A new user, mount and pid namespace from inside the container: its copy of the mounts is
+	// locked, so the kernel refuses a procfs unless one without locked mounts over its files is in
+	// the namespace. The host's procfs below the chroot of --no-pivot is one, unless hidden.
+	// An unprivileged user: it may map only itself, which needs no capability.
+	const attack = 'unshare -U -m -p -f -r sh -c "mount -t proc proc /secc-proc && echo MOUNTED && wc -c < /secc-proc/timer_list"; echo done';
+	const tryIt = async (args) => {
+		const c = await setup(t);
+		fs.mkdirSync(path.join(c.rootfs, 'secc-proc'));
+		c.config.process.user = { uid: 1000, gid: 1000 };
+		c.sh(attack);
+		const r = await c.create({ args });
+		await c.start();
+		await c.waitStatus('stopped');
+		return fs.readFileSync(r.outFile, 'utf8') + fs.readFileSync(r.errFile, 'utf8');
+	};
+	const pivoted = await tryIt([]);
+	if (/unshare: unshare\(|Operation not permitted|Invalid argument/.test(pivoted) && !/mount:/.test(pivoted)) {
+		t.skip(`no user namespace inside the container: ${pivoted.trim()}`);
+		return;
+	}
+	assert.doesNotMatch(pivoted, /MOUNTED/, `control (pivot_root): ${pivoted}`);
+	const out = await tryIt(['--no-pivot']);
+	assert.match(out, /done/, out);
+	assert.doesNotMatch(out, /MOUNTED/, `a fresh procfs was mounted: ${out}`);
+});
+
+// --- a config without a mount namespace (a spec MUST: valid) -------------------------------------
+
+test('run: a config without a mount namespace runs, its mounts land below the rootfs only, and delete removes them', { ...opts, skip: opts.skip || notOnRunc('1.1.5 makes the host\'s / rslave without a mount namespace (prepareRoot) and leaves its mounts: not run on a shared host') }, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	c.config.linux.namespaces = c.config.linux.namespaces.filter((n) => n.type !== 'mount');
+	c.config.linux.maskedPaths = [];
+	c.config.linux.readonlyPaths = [];
+	c.config.root.readonly = false;
+	c.config.mounts = c.config.mounts.filter((m) => ['/proc', '/dev', '/dev/pts'].includes(m.destination));
+	const hostRoot = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
+	// The host is shared: other mounts may come and go meanwhile; ours are the new ones below the test dir.
+	const before = new Set(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[0]));
+	await c.create();
+	await c.start();
+	await c.waitStatus('running');
+	const mine = mountsUnder(c.rootfs);
+	assert.ok(mine.length >= 3, `the container's mounts, in the caller's namespace: ${JSON.stringify(mine)}`);
+	const after = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+	const strays = after.filter((l) => !before.has(l.split(' ')[0]) && l.includes(c.dir) && !l.split(' ')[4].startsWith(`${c.rootfs}/`));
+	assert.deepEqual(strays, [], 'no mount outside the rootfs');
+	assert.equal(after.find((l) => l.split(' ')[4] === '/'), hostRoot, 'the host\'s / untouched (propagation included)');
+	const r = await c.run(['exec', c.id, 'true'], { expectExit: null });
+	assert.notEqual(r.exitCode, 0, 'exec into a container without a mount namespace is refused (it could not enter its root)');
+	await c.kill(c.id, 'KILL');
+	await c.waitStatus('stopped');
+	await c.delete();
+	assert.deepEqual(mountsUnder(c.rootfs), [], 'delete removed the mounts');
+});
+
+test('create: without a mount namespace, masked paths or a read-only root are refused (they would change the host\'s mounts)', opts, async (t) => {
+	const c = await setup(t);
+	c.config.linux.namespaces = c.config.linux.namespaces.filter((n) => n.type !== 'mount');
+	const r = await c.create({ expectExit: null });
+	assert.notEqual(r.exitCode, 0);
+	assert.deepEqual(mountsUnder(c.rootfs), []);
+});
 
 // --- rootfsPropagation: "unbindable" (a spec MUST) ----------------------------------------------
 
