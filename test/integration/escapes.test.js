@@ -313,4 +313,13 @@ test('run: rootfsPropagation "unbindable" makes the container\'s / unbindable', 
 	assert.match(root, / unbindable /, root);
 });
 
+// --- the waiting init stays small -------------------------------------------------------------
 
+test('create: the init of a created container, with every defence above, stays within 1 MiB of RSS', { ...opts, skip: opts.skip || (!isTsrun && 'tsrun\'s own budget') }, async (t) => {
+	const c = await setup(t, { args: ['true'] });
+	c.config.linux.sysctl = { 'kernel.domainname': 'secc-rss' };
+	const { pid } = await c.create();
+	const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+	t.diagnostic(`VmRSS ${kb} kB`);
+	assert.ok(kb > 0 && kb <= 1024, `VmRSS ${kb} kB`);
+});
