@@ -21,6 +21,8 @@
  *
  *   0 → N  Hello{version}
  *   N → 0  Plan{records}
+ *        (every /proc access of 0, 1 and x goes through addon/init/procfs.c: a procfs
+ *        checked to be the kernel's and uncovered; 0 makes one first thing, 1 and x their own)
  *     0  set_oom_score_adj            inherited: once init is non-dumpable in a user namespace it
  *                                     may not write its own
  *     0  console_connect              with ConsoleSocket: the host's socket, with the caller's
@@ -45,13 +47,16 @@
  *     1  set_hostname                 and the domainname
  *     1  join_session_keyring         unless --no-new-keyring: no key of the caller's session is
  *                                     reachable
- *     1  prepare_rootfs               rootfs propagation, bind the rootfs
+ *     1  prepare_rootfs               rootfs propagation, bind the rootfs (neither with
+ *                                     HostMountNamespace: no mount namespace, mounts land in the
+ *                                     caller's, below the rootfs)
  *     1  mount_all                    mounts in order
  *     1  create_devices
  *     1  create_symlinks
  *     1  create_cwd                   before the root may turn read-only (as runc)
  *     1  run_hooks(CREATE_CONTAINER)
- *     1  pivot_root                   (MS_MOVE + chroot with --no-pivot)
+ *     1  pivot_root                   (MS_MOVE + chroot with --no-pivot, after hiding the host's
+ *                                     procfs and sysfs; a chroot with HostMountNamespace)
  *     1  console_setup                the pty on /dev/console before "/" may turn read-only
  *     1  apply_sysctls                before /proc/sys turns read-only
  *     1  mask_paths
