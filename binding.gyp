@@ -24,6 +24,7 @@
         "addon/init/namespaces.c",
         "addon/init/mounts.c",
         "addon/init/inroot.c",
+        "addon/init/procfs.c",
         "addon/init/process.c",
         "addon/init/hooks.c",
         "addon/init/terminal.c",

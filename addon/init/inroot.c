@@ -2,26 +2,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "inroot.h"
+#include "procfs.h"
 
 #define MAX_DEPTH 256
 #define MAX_SYMLINKS 40 /* the kernel's own limit */
 
 bool tsrun_inroot_no_openat2;
-
-void tsrun_fd_path(char *buf, size_t size, int fd)
-{
-  snprintf(buf, size, "/proc/self/fd/%d", fd);
-}
 
 static int fast_open(int rootfd, const char *path, bool nofollow_last)
 {
@@ -34,6 +32,18 @@ static int fast_open(int rootfd, const char *path, bool nofollow_last)
     return -1;
   }
   return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+/* A symlink of procfs below its root (/proc/<pid>/fd/N, cwd, root, exe, ns/...): its "target"
+ * is whatever the process holds, maybe a host fd (CVE-2024-21626), so the walk never follows
+ * one, as RESOLVE_NO_MAGICLINKS. The procfs root's own links ("self", "mounts") are plain. */
+static bool is_magic_link(int link, int dir)
+{
+  struct statfs sfs;
+  struct stat st;
+  if (fstatfs(link, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+    return false;
+  return fstat(dir, &st) < 0 || st.st_ino != 1;
 }
 
 struct walk {
@@ -125,6 +135,12 @@ static int walk_open(int rootfd, const char *unsafe_path, enum tsrun_create crea
       return tsrun_error(err, errno, "stat \"%s\"", unsafe_path);
     }
     if (S_ISLNK(st.st_mode) && !(is_last && nofollow_last)) {
+      if (is_magic_link(fd, dir)) {
+        close(fd);
+        walk_release(&w);
+        return tsrun_error(err, ELOOP, "resolve \"%s\": \"%s\" is a procfs magic link", unsafe_path,
+                           comp);
+      }
       char target[PATH_MAX];
       ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
       close(fd);
@@ -213,12 +229,10 @@ int tsrun_open_parent_in_root(int rootfd, const char *unsafe_path, char *name, s
 int tsrun_check_in_root(int fd, const char *root_path, const char *unsafe_path,
                         tsrun_error_t *err)
 {
-  char link[64], real[PATH_MAX];
-  tsrun_fd_path(link, sizeof(link), fd);
-  ssize_t n = readlink(link, real, sizeof(real) - 1);
-  if (n < 0)
-    return tsrun_error(err, errno, "readlink \"%s\" for \"%s\"", link, unsafe_path);
-  real[n] = '\0';
+  char real[PATH_MAX];
+  tsrun_error_t rerr;
+  if (tsrun_fd_readlink(fd, real, sizeof(real), &rerr) < 0)
+    return tsrun_error(err, rerr.errnum, "%s, for \"%s\"", rerr.msg, unsafe_path);
   size_t rl = strlen(root_path);
   while (rl > 1 && root_path[rl - 1] == '/')
     rl--;

@@ -1,7 +1,8 @@
 /* Resolving container paths (`unsafe` until resolved) inside a root directory fd, never leaving
  * it: openat2(RESOLVE_IN_ROOT) when the kernel has it, else a walk that opens one component at a
  * time with O_NOFOLLOW and expands symlinks itself against a stack of fds (the kernel's ".." is
- * never used, so a racing rename cannot walk us out of the root). */
+ * never used, so a racing rename cannot walk us out of the root). Neither follows a procfs magic
+ * link (/proc/self/fd/N, cwd, root: RESOLVE_NO_MAGICLINKS, and the walk's own check). */
 #ifndef TSRUN_INROOT_H
 #define TSRUN_INROOT_H
 
@@ -30,11 +31,9 @@ int tsrun_open_in_root(int rootfd, const char *unsafe_path, enum tsrun_create cr
 int tsrun_open_parent_in_root(int rootfd, const char *unsafe_path, char *name, size_t name_size,
                               tsrun_error_t *err);
 
-/* Fails unless the file behind fd is root_path or below it (by /proc/self/fd). */
+/* Fails unless the file behind fd is root_path or below it (by its magic link in the verified
+ * procfs, procfs.h). */
 int tsrun_check_in_root(int fd, const char *root_path, const char *unsafe_path,
                         tsrun_error_t *err);
-
-/* "/proc/self/fd/N", the name a mount(2) call can use for an fd. */
-void tsrun_fd_path(char *buf, size_t size, int fd);
 
 #endif

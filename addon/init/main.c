@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "inroot.h"
+#include "procfs.h"
 #include "protocol.h"
 #include "seccomp.h"
 #include "selfexec.h"
@@ -90,42 +91,33 @@ static bool same_fifo(int a, int b)
          sa.st_ino == sb.st_ino && S_ISFIFO(sa.st_mode);
 }
 
-static int open_fifo(int fifo_path, int state_dir)
+/* Reopens the O_PATH fd of exec.fifo for writing (blocks until `tsrun start` reads) through its
+ * magic link in the verified procfs, never through the container's /proc, and checks the
+ * result is still our fifo. */
+static int open_fifo(int fifo_path, tsrun_error_t *err)
 {
-  char proc[64];
-  int fd;
-  tsrun_fd_path(proc, sizeof(proc), fifo_path);
-  /* /proc here is the container's: an image could ship a file or a fifo of its own at that path.
-   * Only a magic link of the kernel's procfs leads back to our fifo, so check that before the
-   * blocking open through it, and after. */
-  cleanup_close int probe = open(proc, O_PATH | O_CLOEXEC);
-  if (probe >= 0 && same_fifo(probe, fifo_path)) {
-    while ((fd = open(proc, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
-      ;
-    if (fd >= 0 && !same_fifo(fd, fifo_path)) {
-      close(fd);
-      errno = EXDEV;
-      return -1;
-    }
-    return fd;
+  int fd = tsrun_fd_reopen(fifo_path, O_WRONLY, err);
+  if (fd >= 0 && !same_fifo(fd, fifo_path)) {
+    close(fd);
+    return tsrun_error(err, EXDEV, "\"exec.fifo\" reopened as another file");
   }
-  /* No procfs in the container: the state dir fd works when the user may search it. */
-  while ((fd = openat(state_dir, "exec.fifo", O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
-    ;
   return fd;
 }
 
-/* The state dir and exec.fifo (as O_PATH fds), opened by stage 0 while it still has the host's
- * credentials and mount namespace: in a user namespace the init is no longer host root and may
- * not search the state dir's parents, and a joined mount namespace would not even show them. */
-static int state_dir_fd = -1, fifo_path_fd = -1;
+/* exec.fifo as an O_PATH fd, opened by stage 0 while it still has the host's credentials and
+ * mount namespace: in a user namespace the init is no longer host root and may not search the
+ * state dir's parents, and a joined mount namespace would not even show them. The state dir
+ * itself is closed at once: the init carries no host directory fd (CVE-2024-21626). */
+static int fifo_path_fd = -1;
 
 static void open_state_fds(const struct tsrun_plan *plan)
 {
-  state_dir_fd = open(plan->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (state_dir_fd < 0)
+  if (plan->exec_mode)
+    return; /* an exec has no fifo to wait on */
+  cleanup_close int state_dir = open(plan->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (state_dir < 0)
     tsrun_fail("state", errno, "open state dir \"%s\"", plan->state_dir);
-  fifo_path_fd = openat(state_dir_fd, "exec.fifo", O_PATH | O_CLOEXEC);
+  fifo_path_fd = openat(state_dir, "exec.fifo", O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (fifo_path_fd < 0)
     tsrun_fail("state", errno, "open \"%s/exec.fifo\"", plan->state_dir);
 }
@@ -133,17 +125,32 @@ static void open_state_fds(const struct tsrun_plan *plan)
 /* The listenerPath socket of a notifying seccomp filter, connected by stage 0 (host path). */
 static int seccomp_listener = -1;
 
+/* The --console-socket of a create or an exec, connected by stage 0: its path is the host's,
+ * and stage 0 still has the caller's credentials and mount namespace. The init of a user
+ * namespace is no longer host root when it could connect (EACCES on a socket only root may
+ * reach), and an exec's process has joined the container's mount namespace. */
+static int console_sock = -1;
+
 /* The first steps of the cloned process, init or exec: name it, keep it out of reach until
  * execve, wait for Node's Continue (cgroup joined, id maps written) and become root of its user
  * namespace. */
 static void begin_process(struct tsrun_plan *plan, const char *name)
 {
   tsrun_error_t err;
+  /* The procfs stage 0 used shows stage 0's pid namespace: ours is made anew (procfs.h). */
+  tsrun_procfs_reset();
   prctl(PR_SET_NAME, name, 0, 0, 0);
-  /* Until execve resets it: nothing in the container may ptrace us or open our /proc files
-   * while we hold host fds (CVE-2016-9962). */
+  /* Inherited from stage 0, which cleared it first thing; checked again because everything the
+   * container could reach through our /proc files (host fds, the sealed binary) is still here
+   * until execve resets it (CVE-2016-9962). */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     tsrun_fail("init", errno, "clear dumpable");
+  /* A session of its own, always (as runc): the container must not be able to signal the
+   * process group of whoever ran tsrun (kill(0, ...) from inside reaches it otherwise), nor
+   * read from or stop on the caller's terminal. The pty, when there is one, becomes the
+   * controlling terminal of this session in console_setup. */
+  if (setsid() < 0)
+    tsrun_fail("init", errno, "setsid");
   /* Directories and files made during setup get 0755/0644 whatever Node's umask is; without a
    * umask in the plan the process keeps 022, runc's default. */
   umask(0022);
@@ -178,6 +185,12 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   char exe[PATH_MAX];
 
   begin_process(plan, "tsrun:[1:init]");
+  /* Now, in the new mount namespace that still shows the host's /proc: after pivot_root a new
+   * procfs instance could be refused (the container's /proc has masks on it), and the one made
+   * here stays reachable by fd. */
+  tsrun_error_t perr;
+  if (tsrun_procfs_root(&perr) < 0)
+    tsrun_fail_error("procfs", &perr);
   tsrun_unshare_cgroup_namespace(plan);
   if (plan->loopback_up)
     tsrun_loopback_up();
@@ -192,10 +205,10 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_create_cwd(plan); /* before the root may become read-only, as runc */
   tsrun_run_hooks(plan, TSRUN_HOOK_CREATE_CONTAINER);
 
-  /* state_dir_fd and fifo_path_fd were opened by stage 0 (see open_state_fds). */
-  cleanup_close int state_dir = state_dir_fd;
+  /* fifo_path_fd was opened by stage 0 (see open_state_fds), and so was the console socket
+   * (console_sock). */
   cleanup_close int fifo_path = fifo_path_fd;
-  int console = tsrun_console_connect(plan);
+  int console = console_sock;
 
   tsrun_pivot_root(plan);
   /* The pty goes on /dev/console before "/" may turn read-only (as runc). */
@@ -211,12 +224,12 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   finish_process(plan, exe, sizeof(exe));
 
   /* Blocks until `tsrun start` opens the fifo for reading. */
-  int fifo = open_fifo(fifo_path, state_dir);
+  tsrun_error_t err;
+  int fifo = open_fifo(fifo_path, &err);
   if (fifo < 0)
-    tsrun_fail("start", errno, "open \"exec.fifo\"");
+    tsrun_fail("start", err.errnum, "open \"exec.fifo\": %s", err.msg);
   tsrun_sync_set_fifo(fifo);
-  close(state_dir);
-  state_dir = -1;
+  tsrun_procfs_reset();
   close(fifo_path);
   fifo_path = -1;
 
@@ -228,9 +241,6 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_exec(plan, exe);
 }
 
-/* The console socket of an exec, connected by stage 0: its path is the host's, and the process
- * joins the container's mount namespace before it could connect. */
-static int exec_console = -1;
 
 /* `tsrun exec`: a process joining a running container, set up like the init's last steps. */
 __attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
@@ -238,8 +248,8 @@ __attribute__((noreturn)) static void run_exec(struct tsrun_plan *plan)
   char exe[PATH_MAX];
 
   begin_process(plan, "tsrun:[1:exec]");
-  if (exec_console >= 0)
-    tsrun_console_setup(plan, exec_console, false);
+  if (console_sock >= 0)
+    tsrun_console_setup(plan, console_sock, false);
   finish_process(plan, exe, sizeof(exe));
   tsrun_set_cpu_affinity(plan, TSRUN_AFFINITY_FINAL);
   tsrun_load_seccomp(plan, TSRUN_SECCOMP_BEFORE_EXEC, seccomp_listener);
@@ -251,7 +261,17 @@ int main(int argc, char **argv)
   struct tsrun_plan plan;
   tsrun_error_t err;
 
-  /* First of all: every later step, the init's wait for `tsrun start` included, must run from
+  /* Before anything else, and again in the sealed copy (execve makes a process dumpable): while
+   * stage 0 joins the container's namespaces (a user namespace above all) it holds host fds and
+   * runs with the caller's cwd, and a dumpable process there could be ptraced or have its
+   * /proc/<pid>/fd, cwd and environ opened by the container's root (CVE-2016-9962). Its clone,
+   * the init, inherits the setting. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    perror("tsrun-init: clear dumpable");
+    return 1;
+  }
+
+  /* Then: every later step, the init's wait for `tsrun start` included, must run from
    * the sealed copy (CVE-2019-5736), and the sync fd must still be inherited across the exec. */
   if (tsrun_exec_sealed_self(argv, &err) < 0) {
     char line[1024];
@@ -274,15 +294,16 @@ int main(int argc, char **argv)
   if (tsrun_plan_decode(&plan, TSRUN_FRAME_PLAN, buf, len, &err) < 0 ||
       tsrun_plan_check_init(&plan, &err) < 0)
     tsrun_fail_error("plan", &err);
+  /* Stage 0's procfs, made while it is still in the host's namespaces (procfs.h). */
+  if (tsrun_procfs_root(&err) < 0)
+    tsrun_fail_error("procfs", &err);
 
   /* Here, not in init: the score is inherited by the clone, and init cannot write its own
    * /proc file once it is non-dumpable inside a user namespace (the file belongs to the host's
    * root, unmapped there). Lowering it needs the host privileges stage 0 still has. */
   tsrun_set_oom_score_adj(&plan);
-  if (plan.exec_mode)
-    exec_console = tsrun_console_connect(&plan);
-  else
-    open_state_fds(&plan);
+  console_sock = tsrun_console_connect(&plan);
+  open_state_fds(&plan);
   tsrun_set_cpu_affinity(&plan, TSRUN_AFFINITY_INITIAL);
   tsrun_netdev_open_host_socket(&plan);
   seccomp_listener = tsrun_seccomp_connect_listener(&plan);
@@ -295,12 +316,10 @@ int main(int argc, char **argv)
     run_init(&plan);
   }
 
-  if (state_dir_fd >= 0)
-    close(state_dir_fd);
   if (fifo_path_fd >= 0)
     close(fifo_path_fd);
-  if (exec_console >= 0)
-    close(exec_console);
+  if (console_sock >= 0)
+    close(console_sock);
   if (seccomp_listener >= 0)
     close(seccomp_listener);
   send_u32("pid", TSRUN_MSG_PID, (uint32_t)pid);

@@ -1,6 +1,7 @@
 /* The container's filesystem: rootfs propagation and self-bind, config mounts, devices and symlinks
- * (all resolved inside the rootfs and mounted through /proc/self/fd/N, so a symlink planted in the
- * rootfs cannot redirect a mount onto the host), pivot_root, masked and read-only paths. */
+ * (all resolved inside the rootfs and mounted by fd through the verified procfs, procfs.h, so
+ * neither a symlink planted in the rootfs nor a mount over the container's /proc can redirect a
+ * mount onto the host), pivot_root, masked and read-only paths, /dev/console. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -18,6 +19,7 @@
 
 #include "cleanup.h"
 #include "inroot.h"
+#include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
 
@@ -51,11 +53,11 @@ static int open_checked(const char *unsafe_path, enum tsrun_create create, bool 
 
 /* Flags the kernel locks on a mount made in a less privileged user namespace: a bind remount
  * that leaves them out fails with EPERM, so they are carried over from the mount as it is. */
-static unsigned long locked_flags(const char *target)
+static unsigned long locked_flags(int target)
 {
   struct statvfs sv;
   unsigned long flags = 0;
-  if (statvfs(target, &sv) < 0)
+  if (fstatvfs(target, &sv) < 0)
     return 0;
   if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
   if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
@@ -67,10 +69,10 @@ static unsigned long locked_flags(const char *target)
   return flags;
 }
 
-static int bind_remount(const char *target, unsigned long flags)
+static int bind_remount(int target, unsigned long flags)
 {
   flags |= MS_REMOUNT | MS_BIND;
-  if (mount(NULL, target, NULL, flags, NULL) == 0)
+  if (tsrun_mount_fds(NULL, -1, target, NULL, flags, NULL) == 0)
     return 0;
   if (errno != EPERM)
     return -1;
@@ -79,7 +81,7 @@ static int bind_remount(const char *target, unsigned long flags)
     errno = EPERM;
     return -1;
   }
-  return mount(NULL, target, NULL, flags | extra, NULL);
+  return tsrun_mount_fds(NULL, -1, target, NULL, flags | extra, NULL);
 }
 
 /* Undoes the octal escapes of /proc/self/mountinfo (" " is "\040") in place. */
@@ -98,13 +100,24 @@ static void unescape_mountinfo(char *s)
   *out = '\0';
 }
 
+/* Our mount namespace's mountinfo, read through the verified procfs. */
+static FILE *open_mountinfo(const char *step)
+{
+  tsrun_error_t err;
+  int fd = tsrun_procfs_open("thread-self/mountinfo", O_RDONLY, &err);
+  if (fd < 0)
+    tsrun_fail_error(step, &err);
+  FILE *f = fdopen(fd, "re");
+  if (f == NULL)
+    tsrun_fail(step, errno, "read \"/proc/thread-self/mountinfo\"");
+  return f;
+}
+
 /* pivot_root refuses a new root whose parent mount is shared; with rootfsPropagation "shared" it
  * can be, so the mount holding the rootfs directory is made private (only in our namespace). */
 static void make_parent_private(const char *rootfs)
 {
-  FILE *f = fopen("/proc/self/mountinfo", "re");
-  if (f == NULL)
-    tsrun_fail("rootfs", errno, "open \"/proc/self/mountinfo\"");
+  FILE *f = open_mountinfo("rootfs");
   char *line = NULL, best[PATH_MAX] = "";
   size_t cap = 0, best_len = 0;
   bool best_shared = false;
@@ -135,8 +148,21 @@ void tsrun_prepare_rootfs(const struct tsrun_plan *plan)
 {
   char real[PATH_MAX];
   unsigned long prop = plan->rootfs_flags.propagation ? plan->rootfs_flags.propagation : MS_SLAVE | MS_REC;
-  if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS))
-    tsrun_fail("rootfs", EINVAL, "refusing to set up the rootfs without a mount namespace");
+  if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS)) {
+    if (!plan->host_mount_namespace)
+      tsrun_fail("rootfs", EINVAL, "refusing to set up the rootfs without a mount namespace");
+    /* Node asked for it (check_init): the mounts go below the rootfs in the caller's namespace;
+     * nothing of the host's tree is re-propagated or bound. */
+    if (realpath(plan->rootfs, real) == NULL)
+      tsrun_fail("rootfs", errno, "resolve rootfs \"%s\"", plan->rootfs);
+    set_root("rootfs", real);
+    return;
+  }
+  /* "unbindable" is for the container's "/" (set after pivot_root): applied to the tree now it
+   * would make the rootfs impossible to bind on itself (EINVAL). Until then the tree is a slave
+   * of the host's, as by default. */
+  if (prop & MS_UNBINDABLE)
+    prop = MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
     tsrun_fail("rootfs", errno, "set propagation of \"/\" (0x%lx)", prop);
   if (realpath(plan->rootfs, real) == NULL)
@@ -162,7 +188,6 @@ static void set_recursive_attrs(int fd, const struct tsrun_mount *m)
 static void mount_one(const struct tsrun_mount *m)
 {
   tsrun_error_t err;
-  char target[64];
   bool is_bind = m->kind & TSRUN_MOUNT_BIND;
   enum tsrun_create create = TSRUN_CREATE_DIR;
   struct stat st;
@@ -170,17 +195,25 @@ static void mount_one(const struct tsrun_mount *m)
       (is_bind && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)))
     create = TSRUN_CREATE_FILE;
 
-  cleanup_close int fd = open_checked(m->destination, create, false, &err);
+  /* procfs and sysfs land exactly where the config says, never where the image points: a
+   * rootfs whose /proc or /sys is a symlink (to /tmp/x, or to a path another mount then covers)
+   * would put the kernel's files somewhere the masked and read-only paths do not reach
+   * (CVE-2019-16884, CVE-2019-19921). As runc: the destination must be a plain directory. */
+  bool kernel_fs = !is_bind && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
+  cleanup_close int fd = open_checked(m->destination, create, kernel_fs, &err);
   if (fd < 0)
     tsrun_fail("mount", err.errnum, "mount \"%s\" on \"%s\": %s", m->source, m->destination,
                err.msg);
-  tsrun_fd_path(target, sizeof(target), fd);
+  if (kernel_fs && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)))
+    tsrun_fail("mount", S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR,
+               "filesystem \"%s\" must be mounted on ordinary directory \"%s\"", m->type,
+               m->destination);
   const char *src = m->source[0] ? m->source : m->type;
   if (is_bind) {
-    if (mount(src, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+    if (tsrun_mount_fds(src, -1, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
-  } else if (mount(src, target, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
-                   m->data[0] ? m->data : NULL) < 0) {
+  } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
+                             m->data[0] ? m->data : NULL) < 0) {
     tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
   }
   unsigned long rest = m->flags & ~(uint64_t)(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION_FLAGS);
@@ -192,10 +225,9 @@ static void mount_one(const struct tsrun_mount *m)
   fd = open_checked(m->destination, TSRUN_CREATE_NONE, false, &err);
   if (fd < 0)
     tsrun_fail("mount", err.errnum, "reopen \"%s\": %s", m->destination, err.msg);
-  tsrun_fd_path(target, sizeof(target), fd);
-  if (is_bind && rest && bind_remount(target, rest) < 0)
+  if (is_bind && rest && bind_remount(fd, rest) < 0)
     tsrun_fail("mount", errno, "remount \"%s\" with flags 0x%lx", m->destination, rest);
-  if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
+  if (m->propagation && tsrun_mount_fds(NULL, -1, fd, NULL, m->propagation, NULL) < 0)
     tsrun_fail("mount", errno, "set propagation of \"%s\" (0x%llx)", m->destination,
                (unsigned long long)m->propagation);
   if (recursive_attrs)
@@ -211,19 +243,49 @@ void tsrun_mount_all(const struct tsrun_plan *plan)
 void tsrun_bind_onto_file(const char *step, const char *source, const char *unsafe_dest)
 {
   tsrun_error_t err;
-  char target[64];
   cleanup_close int fd = open_checked(unsafe_dest, TSRUN_CREATE_FILE, false, &err);
   if (fd < 0)
     tsrun_fail(step, err.errnum, "bind \"%s\" on \"%s\": %s", source, unsafe_dest, err.msg);
-  tsrun_fd_path(target, sizeof(target), fd);
-  if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+  if (tsrun_mount_fds(source, -1, fd, NULL, MS_BIND, NULL) < 0)
     tsrun_fail(step, errno, "bind \"%s\" on \"%s\"", source, unsafe_dest);
+}
+
+void tsrun_bind_console(int pty)
+{
+  tsrun_error_t err;
+  char name[NAME_MAX + 1];
+  struct stat st;
+  /* The target is made here, never followed: an image or a hook that put a symlink at
+   * /dev/console (to a procfs file, to a path a later mask or read-only remount would have
+   * covered) must not get the pty mounted over what it points to (CVE-2025-52565). */
+  cleanup_close int dir = tsrun_open_parent_in_root(root_fd, "/dev/console", name, sizeof(name), &err);
+  if (dir < 0 || tsrun_check_in_root(dir, root_path, "/dev/console", &err) < 0)
+    tsrun_fail("terminal", err.errnum, "\"/dev/console\": %s", err.msg);
+  int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    int made = openat(dir, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0666);
+    if (made < 0)
+      tsrun_fail("terminal", errno, "create \"/dev/console\"");
+    close(made);
+    fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd < 0)
+    tsrun_fail("terminal", errno, "open \"/dev/console\"");
+  cleanup_close int target = fd;
+  if (fstat(target, &st) < 0)
+    tsrun_fail("terminal", errno, "stat \"/dev/console\"");
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+    tsrun_fail("terminal", S_ISLNK(st.st_mode) ? ELOOP : EINVAL,
+               "\"/dev/console\" is %s, not a file or a device: refusing to mount the pty on it",
+               S_ISLNK(st.st_mode) ? "a symlink" : "neither");
+  if (tsrun_mount_fds(NULL, pty, target, NULL, MS_BIND, NULL) < 0)
+    tsrun_fail("terminal", errno, "bind the pty on \"/dev/console\"");
 }
 
 static void make_device(const struct tsrun_device *d)
 {
   tsrun_error_t err;
-  char name[NAME_MAX + 1], proc[64];
+  char name[NAME_MAX + 1], fd_name[16];
   if (d->type != S_IFCHR && d->type != S_IFBLK && d->type != S_IFIFO)
     tsrun_fail("devices", EINVAL, "device \"%s\": bad type 0%o", d->path, d->type);
   cleanup_close int dir = tsrun_open_parent_in_root(root_fd, d->path, name, sizeof(name), &err);
@@ -240,8 +302,11 @@ static void make_device(const struct tsrun_device *d)
   if (fchownat(fd, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
     tsrun_fail("devices", errno, "chown \"%s\" to %u:%u", d->path, d->uid, d->gid);
   /* mknod applied the umask; chmod sets the mode the config asked for. */
-  tsrun_fd_path(proc, sizeof(proc), fd);
-  if (chmod(proc, perm) < 0)
+  int fd_dir = tsrun_procfs_fd_dir(&err);
+  if (fd_dir < 0)
+    tsrun_fail_error("devices", &err);
+  snprintf(fd_name, sizeof(fd_name), "%d", fd);
+  if (fchmodat(fd_dir, fd_name, perm, 0) < 0)
     tsrun_fail("devices", errno, "chmod \"%s\" to 0%o", d->path, perm);
 }
 
@@ -282,11 +347,74 @@ void tsrun_create_cwd(const struct tsrun_plan *plan)
     tsrun_fail("cwd", err.errnum, "create cwd \"%s\": %s", plan->cwd, err.msg);
 }
 
+static bool path_below(const char *path, const char *dir)
+{
+  size_t dl = strlen(dir);
+  if (dl == 1 && dir[0] == '/')
+    return true;
+  return strncmp(path, dir, dl) == 0 && (path[dl] == '/' || path[dl] == '\0');
+}
+
+/* --no-pivot leaves the host's tree in the container's mount namespace, only out of reach of
+ * its chroot. A process that makes a user, mount and pid namespace of its own gets a copy where
+ * the masks on the container's /proc are locked, and the kernel would then refuse it a fresh
+ * procfs (mnt_too_revealing) — unless another procfs without locked mounts over its files is in
+ * the namespace: the host's, below the chroot, would let it mount one without the masks. So, as runc does,
+ * every procfs and sysfs outside the rootfs is detached, or covered by an empty read-only tmpfs
+ * where the kernel keeps it locked. */
+static void hide_host_kernel_fs(const char *rootfs)
+{
+  FILE *f = open_mountinfo("pivot_root");
+  /* On the heap: the init stays resident while it waits for start (RSS budget). */
+  enum { MAX_HIDDEN = 64 };
+  char (*hidden)[PATH_MAX] = malloc(MAX_HIDDEN * sizeof(*hidden));
+  char *line = NULL;
+  size_t cap = 0, n_hidden = 0;
+  if (hidden == NULL)
+    tsrun_fail("pivot_root", ENOMEM, "hide the host's procfs and sysfs");
+  while (getline(&line, &cap, f) > 0) {
+    char mnt[PATH_MAX], type[64];
+    const char *dash = strstr(line, " - ");
+    if (dash == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+        sscanf(dash + 3, "%63s", type) != 1)
+      continue;
+    if (strcmp(type, "proc") != 0 && strcmp(type, "sysfs") != 0)
+      continue;
+    unescape_mountinfo(mnt);
+    if (path_below(mnt, rootfs))
+      continue;
+    bool done = false;
+    for (size_t i = 0; i < n_hidden && !done; i++)
+      done = path_below(mnt, hidden[i]); /* went with a mount above it */
+    if (done)
+      continue;
+    if (umount2(mnt, MNT_DETACH) < 0) {
+      if (errno != EINVAL && errno != EPERM)
+        tsrun_fail("pivot_root", errno, "detach the host's %s at \"%s\"", type, mnt);
+      if (mount("tmpfs", mnt, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        tsrun_fail("pivot_root", errno, "cover the host's %s at \"%s\"", type, mnt);
+    }
+    if (n_hidden < MAX_HIDDEN)
+      snprintf(hidden[n_hidden++], PATH_MAX, "%s", mnt);
+  }
+  free(hidden);
+  free(line);
+  fclose(f);
+}
+
 void tsrun_pivot_root(const struct tsrun_plan *plan)
 {
   if (chdir(root_path) < 0)
     tsrun_fail("pivot_root", errno, "chdir \"%s\"", root_path);
+  if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS)) {
+    /* The caller's mount namespace: no pivot_root or MS_MOVE of its tree, a chroot (as runc). */
+    if (chroot(".") < 0 || chdir("/") < 0)
+      tsrun_fail("pivot_root", errno, "chroot \"%s\"", root_path);
+    set_root("pivot_root", "/");
+    return;
+  }
   if (plan->rootfs_flags.flags & TSRUN_ROOTFS_NO_PIVOT) {
+    hide_host_kernel_fs(root_path);
     if (mount(root_path, "/", NULL, MS_MOVE, NULL) < 0)
       tsrun_fail("pivot_root", errno, "move \"%s\" to \"/\"", root_path);
     if (chroot(".") < 0)
@@ -320,30 +448,47 @@ void tsrun_pivot_root(const struct tsrun_plan *plan)
   set_root("pivot_root", "/");
 }
 
+/* The container's /dev/null, opened once for every masked file: it must be the null device
+ * (char 1:3). A missing one, or one the image or a hook replaced by a file, a fifo or a symlink
+ * (to /proc/sys/kernel/core_pattern, to a host file bound read-only), is an error: bound over a
+ * masked path it would expose or make writable what the mask was to hide (CVE-2025-31133). */
+static int open_dev_null(void)
+{
+  tsrun_error_t err;
+  struct stat st;
+  int fd = open_checked("/dev/null", TSRUN_CREATE_NONE, true, &err);
+  if (fd < 0)
+    tsrun_fail("masked paths", err.errnum, "masked paths need \"/dev/null\": %s", err.msg);
+  if (fstat(fd, &st) < 0)
+    tsrun_fail("masked paths", errno, "stat \"/dev/null\"");
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+    tsrun_fail("masked paths", EINVAL,
+               "\"/dev/null\" is not the null device (mode 0%o, device %u:%u): refusing to mask with it",
+               st.st_mode, major(st.st_rdev), minor(st.st_rdev));
+  return fd;
+}
+
 void tsrun_mask_paths(const struct tsrun_plan *plan)
 {
+  if (plan->n_masked_paths == 0)
+    return;
+  cleanup_close int dev_null = open_dev_null();
   for (size_t i = 0; i < plan->n_masked_paths; i++) {
     const char *path = plan->masked_paths[i];
     tsrun_error_t err;
-    char target[64];
     struct stat st;
-    cleanup_close int fd = open_checked(path, TSRUN_CREATE_NONE, true, &err);
+    /* A symlink is followed inside the root, as runc does: what it leads to is masked. */
+    cleanup_close int fd = open_checked(path, TSRUN_CREATE_NONE, false, &err);
     if (fd < 0 && err.errnum == ENOENT)
       continue;
     if (fd < 0)
       tsrun_fail("masked paths", err.errnum, "mask \"%s\": %s", path, err.msg);
     if (fstat(fd, &st) < 0)
       tsrun_fail("masked paths", errno, "stat \"%s\"", path);
-    if (S_ISLNK(st.st_mode)) {
-      /* Masking the link's target could hide a file the config never named. */
-      tsrun_log(TSRUN_LOG_WARN, "masked path \"%s\" is a symlink: not masked", path);
-      continue;
-    }
-    tsrun_fd_path(target, sizeof(target), fd);
     if (S_ISDIR(st.st_mode)) {
-      if (mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0)
+      if (tsrun_mount_fds("tmpfs", -1, fd, "tmpfs", MS_RDONLY, NULL) < 0)
         tsrun_fail("masked paths", errno, "mask \"%s\" with tmpfs", path);
-    } else if (mount("/dev/null", target, NULL, MS_BIND, NULL) < 0) {
+    } else if (tsrun_mount_fds(NULL, dev_null, fd, NULL, MS_BIND, NULL) < 0) {
       tsrun_fail("masked paths", errno, "mask \"%s\" with \"/dev/null\"", path);
     }
   }
@@ -354,32 +499,34 @@ void tsrun_readonly_paths(const struct tsrun_plan *plan)
   for (size_t i = 0; i < plan->n_readonly_paths; i++) {
     const char *path = plan->readonly_paths[i];
     tsrun_error_t err;
-    char target[64];
     cleanup_close int fd = open_checked(path, TSRUN_CREATE_NONE, false, &err);
     if (fd < 0 && err.errnum == ENOENT)
       continue;
     if (fd < 0)
       tsrun_fail("readonly paths", err.errnum, "readonly \"%s\": %s", path, err.msg);
-    tsrun_fd_path(target, sizeof(target), fd);
-    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+    if (tsrun_mount_fds(NULL, fd, fd, NULL, MS_BIND | MS_REC, NULL) < 0)
       tsrun_fail("readonly paths", errno, "bind \"%s\" on itself", path);
     close(fd);
     fd = open_checked(path, TSRUN_CREATE_NONE, false, &err);
     if (fd < 0)
       tsrun_fail("readonly paths", err.errnum, "reopen \"%s\": %s", path, err.msg);
-    tsrun_fd_path(target, sizeof(target), fd);
-    if (bind_remount(target, MS_RDONLY | MS_REC) < 0)
+    if (bind_remount(fd, MS_RDONLY | MS_REC) < 0)
       tsrun_fail("readonly paths", errno, "remount \"%s\" read-only", path);
   }
 }
 
 void tsrun_readonly_root(const struct tsrun_plan *plan)
 {
-  /* Keeping the flags it has (nosuid, noexec, ...): a bind remount sets them all anew. */
-  if ((plan->rootfs_flags.flags & TSRUN_ROOTFS_READONLY_DEV) &&
-      bind_remount("/dev", locked_flags("/dev") | MS_RDONLY) < 0)
-    tsrun_fail("rootfs", errno, "remount \"/dev\" read-only");
-  if ((plan->rootfs_flags.flags & TSRUN_ROOTFS_READONLY) && bind_remount("/", MS_RDONLY) < 0)
+  if (plan->rootfs_flags.flags & TSRUN_ROOTFS_READONLY_DEV) {
+    /* Keeping the flags it has (nosuid, noexec, ...): a bind remount sets them all anew. */
+    cleanup_close int dev = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dev < 0 || bind_remount(dev, locked_flags(dev) | MS_RDONLY) < 0)
+      tsrun_fail("rootfs", errno, "remount \"/dev\" read-only");
+  }
+  if (!(plan->rootfs_flags.flags & TSRUN_ROOTFS_READONLY))
+    return;
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || bind_remount(root, MS_RDONLY) < 0)
     tsrun_fail("rootfs", errno, "remount \"/\" read-only");
 }
 

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
 
@@ -25,13 +27,27 @@
 
 void tsrun_join_namespaces(const struct tsrun_plan *plan)
 {
+  /* Every path is opened before the first setns (as runc's nsexec): once a mount namespace is
+   * joined, a later path would be resolved in that namespace's tree, which the container's
+   * owner controls, and could name a namespace the config never asked for. */
+  cleanup_free int *fds = calloc(plan->n_ns_paths ? plan->n_ns_paths : 1, sizeof(int));
+  if (fds == NULL)
+    tsrun_fail("setns", ENOMEM, "namespace fds");
+  size_t opened = 0;
+  for (; opened < plan->n_ns_paths; opened++) {
+    const struct tsrun_ns_path *ns = &plan->ns_paths[opened];
+    fds[opened] = open(ns->path, O_RDONLY | O_CLOEXEC);
+    if (fds[opened] < 0) {
+      int e = errno;
+      while (opened > 0)
+        close(fds[--opened]);
+      tsrun_fail("setns", e, "open namespace \"%s\"", ns->path);
+    }
+  }
   for (size_t i = 0; i < plan->n_ns_paths; i++) {
-    const struct tsrun_ns_path *ns = &plan->ns_paths[i];
-    cleanup_close int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      tsrun_fail("setns", errno, "open namespace \"%s\"", ns->path);
-    if (setns(fd, (int)ns->type) < 0)
-      tsrun_fail("setns", errno, "setns \"%s\"", ns->path);
+    if (setns(fds[i], (int)plan->ns_paths[i].type) < 0)
+      tsrun_fail("setns", errno, "setns \"%s\"", plan->ns_paths[i].path);
+    close(fds[i]);
   }
 }
 
@@ -44,9 +60,10 @@ void tsrun_enter_time_namespace(const struct tsrun_plan *plan)
     tsrun_fail("timens", errno, "unshare time namespace");
   if (plan->n_time_offsets == 0)
     return;
-  cleanup_close int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  tsrun_error_t err;
+  cleanup_close int fd = tsrun_procfs_open("self/timens_offsets", O_WRONLY, &err);
   if (fd < 0)
-    tsrun_fail("timens", errno, "open \"/proc/self/timens_offsets\"");
+    tsrun_fail_error("timens", &err);
   for (size_t i = 0; i < plan->n_time_offsets; i++) {
     char line[256];
     int n = snprintf(line, sizeof(line), "%s\n", plan->time_offsets[i]);
@@ -135,18 +152,17 @@ void tsrun_apply_sysctls(const struct tsrun_plan *plan)
   for (size_t i = 0; i < plan->n_sysctls; i++) {
     const struct tsrun_sysctl *s = &plan->sysctls[i];
     char path[PATH_MAX];
-    int n = snprintf(path, sizeof(path), "/proc/sys/%s", s->key);
+    tsrun_error_t err;
+    int n = snprintf(path, sizeof(path), "sys/%s", s->key);
     if (n < 0 || (size_t)n >= sizeof(path) || s->key[0] == '\0')
       tsrun_fail("sysctl", EINVAL, "sysctl \"%s\"", s->key);
     /* Every dot becomes a slash, so no ".." can survive and leave /proc/sys. */
-    for (char *p = path + strlen("/proc/sys/"); *p; p++)
+    for (char *p = path + strlen("sys/"); *p; p++)
       if (*p == '.')
         *p = '/';
-    cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-      tsrun_fail("sysctl", errno, "open \"%s\"", path);
-    size_t len = strlen(s->value);
-    if (write(fd, s->value, len) != (ssize_t)len)
-      tsrun_fail("sysctl", errno, "write sysctl \"%s\"", s->key);
+    /* Through the verified procfs, never the container's /proc/sys: a mount the config put over
+     * /proc/sys/kernel (a host directory) would receive the write. */
+    if (tsrun_procfs_write(path, s->value, &err) < 0)
+      tsrun_fail("sysctl", err.errnum, "sysctl \"%s\": %s", s->key, err.msg);
   }
 }

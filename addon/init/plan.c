@@ -300,9 +300,20 @@ int tsrun_plan_check_init(const struct tsrun_plan *plan, tsrun_error_t *err)
   if (plan->state_dir == NULL || plan->state_dir[0] != '/')
     return FAIL(err, EINVAL, "plan: missing absolute state dir");
   /* Node checks these against config.json already; here they guard the host itself, whose
-   * hostname, mounts and network would otherwise be changed by a plan without the namespace. */
-  if (!tsrun_plan_has_namespace(plan, CLONE_NEWNS))
+   * hostname, mounts and network would otherwise be changed by a plan without the namespace. A
+   * plan without a mount namespace is run only when Node says so (HostMountNamespace), and then
+   * may only add mounts below the rootfs: nothing that remounts, masks or re-propagates. */
+  bool own_mount_ns = tsrun_plan_has_namespace(plan, CLONE_NEWNS);
+  if (!own_mount_ns && !plan->host_mount_namespace)
     return FAIL(err, EINVAL, "plan: no mount namespace");
+  if (own_mount_ns && plan->host_mount_namespace)
+    return FAIL(err, EINVAL, "plan: HostMountNamespace with a mount namespace");
+  if (plan->host_mount_namespace &&
+      (plan->n_masked_paths || plan->n_readonly_paths || plan->rootfs_flags.propagation ||
+       (plan->rootfs_flags.flags & (TSRUN_ROOTFS_READONLY | TSRUN_ROOTFS_NO_PIVOT))))
+    return FAIL(err, EINVAL,
+                "plan: without a mount namespace, no masked or read-only paths, read-only root, "
+                "root propagation or --no-pivot");
   if ((plan->hostname || plan->domainname) && !tsrun_plan_has_namespace(plan, CLONE_NEWUTS))
     return FAIL(err, EINVAL, "plan: hostname without a uts namespace");
   if ((plan->loopback_up || plan->n_net_devices) && !(plan->namespaces & CLONE_NEWNET))

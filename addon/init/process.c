@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "inroot.h"
+#include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
 
@@ -32,12 +33,10 @@ void tsrun_set_oom_score_adj(const struct tsrun_plan *plan)
   if (!plan->has_oom_score_adj)
     return;
   char buf[16];
-  int n = snprintf(buf, sizeof(buf), "%d", plan->oom_score_adj);
-  cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    tsrun_fail("oom_score_adj", errno, "open \"/proc/self/oom_score_adj\"");
-  if (write(fd, buf, (size_t)n) != n)
-    tsrun_fail("oom_score_adj", errno, "write oom_score_adj %d", plan->oom_score_adj);
+  tsrun_error_t err;
+  snprintf(buf, sizeof(buf), "%d", plan->oom_score_adj);
+  if (tsrun_procfs_write("self/oom_score_adj", buf, &err) < 0)
+    tsrun_fail("oom_score_adj", err.errnum, "oom_score_adj %d: %s", plan->oom_score_adj, err.msg);
 }
 
 static const char *rlimit_name(uint32_t resource)
@@ -78,7 +77,8 @@ void tsrun_set_personality(const struct tsrun_plan *plan)
 static bool setgroups_denied(void)
 {
   char buf[16] = "";
-  cleanup_close int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  tsrun_error_t err;
+  cleanup_close int fd = tsrun_procfs_open("self/setgroups", O_RDONLY, &err);
   if (fd < 0)
     return false;
   ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -116,6 +116,31 @@ static void set_capabilities(const struct tsrun_plan *plan)
   }
 }
 
+/* chdir into process.cwd as it resolves inside the container's root, by fd: never through a
+ * magic link such as /proc/self/fd/N, which could name a host directory fd the init holds
+ * (CVE-2024-21626). getcwd then proves the cwd is below the root: the kernel reports a
+ * directory outside it as unreachable. */
+static void enter_cwd(const char *cwd)
+{
+  tsrun_error_t err;
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    tsrun_fail("cwd", errno, "open \"/\"");
+  cleanup_close int fd = tsrun_open_in_root(root, cwd, TSRUN_CREATE_NONE, false, &err);
+  if (fd < 0)
+    tsrun_fail("cwd", err.errnum, "chdir \"%s\": %s", cwd, err.msg);
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    tsrun_fail("cwd", errno, "chdir \"%s\"", cwd);
+  if (!S_ISDIR(st.st_mode))
+    tsrun_fail("cwd", ENOTDIR, "chdir \"%s\"", cwd);
+  if (fchdir(fd) < 0)
+    tsrun_fail("cwd", errno, "chdir \"%s\"", cwd);
+  char here[PATH_MAX];
+  if (getcwd(here, sizeof(here)) == NULL || here[0] != '/')
+    tsrun_fail("cwd", errno ? errno : EXDEV, "cwd \"%s\" is not inside the container's root", cwd);
+}
+
 void tsrun_set_user(const struct tsrun_plan *plan)
 {
   if (plan->has_capabilities) {
@@ -150,8 +175,8 @@ void tsrun_set_user(const struct tsrun_plan *plan)
   if (plan->has_user && plan->user.umask >= 0)
     umask((mode_t)plan->user.umask);
   /* After the uid change, as runc: the user must be able to reach the cwd. */
-  if (plan->cwd && chdir(plan->cwd) < 0)
-    tsrun_fail("cwd", errno, "chdir \"%s\"", plan->cwd);
+  if (plan->cwd)
+    enter_cwd(plan->cwd);
   if (plan->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     tsrun_fail("no_new_privileges", errno, "set no_new_privs");
 }

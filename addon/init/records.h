@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 42
+#define TSRUN_MAX_TAG 43
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -275,6 +275,8 @@ struct tsrun_plan {
   /* ConsoleSize (one): process.consoleSize of a terminal: the pty is given this size before the process starts */
   bool has_console_size;
   struct tsrun_console_size console_size;
+  /* HostMountNamespace (flag): no mount namespace in the config: mounts land in the caller's namespace, under the rootfs, and the init chroots (without it, a plan with no mount namespace is refused) */
+  bool host_mount_namespace;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };

@@ -31,8 +31,10 @@ void tsrun_readonly_paths(const struct tsrun_plan *plan);
 void tsrun_readonly_root(const struct tsrun_plan *plan);
 /* Closes the root fd the mount steps resolve paths in. */
 void tsrun_mounts_done(void);
-/* Bind-mounts source (a path or /proc/self/fd/N) onto a file inside the current root, creating it. */
+/* Bind-mounts source (a host path) onto a file inside the current root, creating it. */
 void tsrun_bind_onto_file(const char *step, const char *source, const char *unsafe_dest);
+/* Bind-mounts the pty (an fd) on /dev/console, created as a file, never through a symlink. */
+void tsrun_bind_console(int pty);
 
 /* process.c */
 void tsrun_set_oom_score_adj(const struct tsrun_plan *plan);

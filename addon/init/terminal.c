@@ -1,6 +1,6 @@
 /* terminal: true. The pty is made inside the container (its devpts, after pivot_root) and its
- * master handed to the --console-socket listener; the socket is connected before pivot_root,
- * while its host path still resolves. */
+ * master handed to the --console-socket listener; the socket is connected by stage 0, while
+ * its host path still resolves with the caller's credentials. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
@@ -31,18 +31,11 @@ static void send_master(int sock, int master)
 
 static int open_peer(int master)
 {
-  /* TIOCGPTPEER opens the slave through the master, immune to a swapped /dev/pts entry. */
+  /* TIOCGPTPEER (4.13) opens the slave through the master: no path under /dev/pts, which the
+   * container's image or a racing process could have swapped for a symlink, is ever opened. */
   int fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd >= 0)
-    return fd;
-  unsigned int n;
-  char path[64];
-  if (ioctl(master, TIOCGPTN, &n) < 0)
-    tsrun_fail("terminal", errno, "get pty number");
-  snprintf(path, sizeof(path), "/dev/pts/%u", n);
-  fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0)
-    tsrun_fail("terminal", errno, "open \"%s\"", path);
+    tsrun_fail("terminal", errno, "open the pty's peer (TIOCGPTPEER)");
   return fd;
 }
 
@@ -52,6 +45,9 @@ void tsrun_console_setup(const struct tsrun_plan *plan, int sock, bool bind_cons
   cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
     tsrun_fail("terminal", errno, "open \"/dev/ptmx\"");
+  unsigned int ptn;
+  if (ioctl(master, TIOCGPTN, &ptn) < 0)
+    tsrun_fail("terminal", errno, "\"/dev/ptmx\" is not a pty multiplexer");
   int unlock = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
     tsrun_fail("terminal", errno, "unlock pty");
@@ -70,12 +66,8 @@ void tsrun_console_setup(const struct tsrun_plan *plan, int sock, bool bind_cons
   send_master(sock_fd, master);
   close(master);
   master = -1;
-  char source[64];
-  tsrun_fd_path(source, sizeof(source), slave);
   if (bind_console)
-    tsrun_bind_onto_file("terminal", source, "/dev/console");
-  if (setsid() < 0)
-    tsrun_fail("terminal", errno, "setsid");
+    tsrun_bind_console(slave);
   if (ioctl(slave, TIOCSCTTY, 0) < 0)
     tsrun_fail("terminal", errno, "set controlling terminal");
   for (int fd = 0; fd <= 2; fd++)

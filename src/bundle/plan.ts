@@ -48,6 +48,11 @@ export interface ContainerPlan extends ProcessPlan {
   newNamespaces: number;
   /** namespaces to join, user namespace first */
   joinNamespaces: { type: number; path: string }[];
+  /**
+   * linux.namespaces has no mount namespace: the mounts land in the caller's namespace under the
+   * rootfs (as with runc), the init chroots, and delete removes them
+   */
+  hostMountNamespace: boolean;
   /** a user namespace is created or joined: uid/gid maps, device nodes bind-mounted */
   userNamespace: boolean;
   uidMappings: IdMapping[];
@@ -122,8 +127,19 @@ function planNamespaces(linux: Linux) {
       newNamespaces |= namespaceFlags[entry.type];
     }
   });
-  if (!ns.has('mount')) throw configError('/linux/namespaces', 'a mount namespace is required');
   return { ns, newNamespaces, joinNamespaces };
+}
+
+/**
+ * Without a mount namespace (valid per the spec) every mount lands in the caller's namespace: what
+ * would change the host's own mounts rather than add some under the rootfs is refused (runc
+ * refuses masked and read-only paths there too).
+ */
+function checkHostMountNamespace(spec: Spec, linux: Linux): void {
+  if (linux.maskedPaths?.length) throw configError('/linux/maskedPaths', 'masked paths need a mount namespace');
+  if (linux.readonlyPaths?.length) throw configError('/linux/readonlyPaths', 'read-only paths need a mount namespace');
+  if (spec.root?.readonly) throw configError('/root/readonly', 'a read-only root needs a mount namespace (it would remount the host\'s mount read-only)');
+  if (linux.rootfsPropagation !== undefined) throw configError('/linux/rootfsPropagation', 'rootfsPropagation needs a mount namespace');
 }
 
 /** What needs a namespace to be safe: id maps, hostname and domainname, time offsets. */
@@ -264,6 +280,8 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   if (opts.id === undefined) throw usageError('container id is required');
 
   const { ns, newNamespaces, joinNamespaces } = planNamespaces(linux);
+  const hostMountNamespace = !ns.has('mount');
+  if (hostMountNamespace) checkHostMountNamespace(spec, linux);
   const timeOffsets = checkNamespacedSettings(spec, linux, ns);
   const { mounts, cgroupMounts, devIsBound, readonlyDev } = planMounts(spec, opts);
   const { devices, symlinks } = devNodes(linux.devices ?? [], devIsBound);
@@ -288,8 +306,9 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     readonlyRoot: spec.root.readonly === true,
     readonlyDev,
     noPivot: opts.noPivot === true,
-    rootPropagation: linux.rootfsPropagation !== undefined ? propagationOptions[linux.rootfsPropagation] : MS.SLAVE | MS.REC,
+    rootPropagation: hostMountNamespace ? 0 : linux.rootfsPropagation !== undefined ? propagationOptions[linux.rootfsPropagation] : MS.SLAVE | MS.REC,
     newNamespaces,
+    hostMountNamespace,
     joinNamespaces,
     userNamespace: ns.has('user'),
     uidMappings: linux.uidMappings ?? [],

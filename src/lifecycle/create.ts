@@ -23,6 +23,7 @@ import { readProcStat, signalProcess, waitForExit } from '../state/proc.js';
 import { ContainerLock, writeRecord, type ContainerRecord } from '../state/store.js';
 import { hookState } from './status.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
+import { mountIdsBelow, unmountBelow } from './host-mounts.js';
 import { Undo } from './undo.js';
 
 export interface CreateOptions {
@@ -114,6 +115,7 @@ async function createLocked(
     process: spec.process,
     seccomp: spec.linux?.seccomp,
     started: false,
+    hostMounts: plan.hostMountNamespace ? { before: mountIdsBelow(plan.rootfs) } : undefined,
     creating: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' },
   };
   writeRecord(opts.root, record);
@@ -121,6 +123,8 @@ async function createLocked(
   log.phase('create: cgroup ready');
   expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
+  const { hostMounts } = record;
+  if (hostMounts) undo.push('mounts under the rootfs', () => unmountBelow(plan.rootfs, hostMounts.before));
   const { helper, channel, pid } = await startHelper(
     encodePlan(plan, { stateDir: paths.dir, stage0Wait: opts.foreground === true }),
     plan.preserveFds,

@@ -10,6 +10,7 @@ import { log } from '../log.js';
 import { isSameLiveProcess, signalProcess, waitForExit } from '../state/proc.js';
 import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
 import { statePaths } from '../state/paths.js';
+import { unmountBelow } from './host-mounts.js';
 import { signalAll } from './kill.js';
 import { containerStatus, hookState } from './status.js';
 
@@ -60,4 +61,6 @@ async function destroyContainer(record: ContainerRecord): Promise<void> {
   // Without a pid namespace, processes can outlive the init: they go too.
   signalAll(record, SIGKILL);
   cgroup.destroy();
+  // Without a mount namespace the container's mounts are ours: runc leaves them, we do not.
+  if (record.hostMounts) unmountBelow(record.rootfs, record.hostMounts.before);
 }

@@ -122,6 +122,11 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
   if (status === 'paused' && !opts.ignorePaused) {
     throw stateError('cannot exec in a paused container (use --ignore-paused to override)');
   }
+  if (record.hostMounts) {
+    // Its init is only chrooted in tsrun's own mount namespace: a process joining its namespaces
+    // would keep the host's root and mounts.
+    throw stateError('cannot exec in a container without a mount namespace (its root is a chroot in the caller\'s namespace)');
+  }
   const proc = execProcess(record, opts);
   const terminal = !opts.detach && proc.terminal === true && !opts.consoleSocket ? ownConsole() : undefined;
   const plan = buildExecPlan(proc, containerNamespaces(record.pid), {

@@ -70,6 +70,7 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   if (plan.sessionKeyring) w.add('SessionKeyring', { name: plan.sessionKeyring });
   for (const [hostName, containerName] of plan.netDevices) w.add('NetDevice', { hostName, containerName });
   if (plan.memoryPolicy) w.add('MemoryPolicy', plan.memoryPolicy);
+  if (plan.hostMountNamespace) w.add('HostMountNamespace');
   return w.bytes();
 }
 

@@ -21,8 +21,12 @@
  *
  *   0 → N  Hello{version}
  *   N → 0  Plan{records}
+ *        (every /proc access of 0, 1 and x goes through addon/init/procfs.c: a procfs
+ *        checked to be the kernel's and uncovered; 0 makes one first thing, 1 and x their own)
  *     0  set_oom_score_adj            inherited: once init is non-dumpable in a user namespace it
  *                                     may not write its own
+ *     0  console_connect              with ConsoleSocket: the host's socket, with the caller's
+ *                                     credentials (a user namespace's init may not reach it)
  *     0  open_state_fds               the state dir and exec.fifo as O_PATH fds, while stage 0 still
  *                                     has the host's credentials and mount namespace
  *     0  set_cpu_affinity(INITIAL)    the initial execCPUAffinity (inherited)
@@ -43,14 +47,16 @@
  *     1  set_hostname                 and the domainname
  *     1  join_session_keyring         unless --no-new-keyring: no key of the caller's session is
  *                                     reachable
- *     1  prepare_rootfs               rootfs propagation, bind the rootfs
+ *     1  prepare_rootfs               rootfs propagation, bind the rootfs (neither with
+ *                                     HostMountNamespace: no mount namespace, mounts land in the
+ *                                     caller's, below the rootfs)
  *     1  mount_all                    mounts in order
  *     1  create_devices
  *     1  create_symlinks
  *     1  create_cwd                   before the root may turn read-only (as runc)
  *     1  run_hooks(CREATE_CONTAINER)
- *     1  console_connect              with ConsoleSocket: the host's socket, before pivot_root
- *     1  pivot_root                   (MS_MOVE + chroot with --no-pivot)
+ *     1  pivot_root                   (MS_MOVE + chroot with --no-pivot, after hiding the host's
+ *                                     procfs and sysfs; a chroot with HostMountNamespace)
  *     1  console_setup                the pty on /dev/console before "/" may turn read-only
  *     1  apply_sysctls                before /proc/sys turns read-only
  *     1  mask_paths
@@ -84,6 +90,7 @@
  *
  *     x  set_oom_score_adj
  *     x  console_connect              the host's socket, before joining the container
+ *     x  open_state_fds               (nothing to do: an exec has no fifo)
  *     x  set_cpu_affinity(INITIAL)
  *     x  netdev_open_host_socket      (nothing to do: an exec moves no devices)
  *     x  seccomp_connect_listener

@@ -30,6 +30,11 @@ export interface ContainerRecord {
   process?: Process;
   /** the config's linux.seccomp: every exec'd process gets the container's filter, as with runc */
   seccomp?: LinuxSeccomp;
+  /**
+   * no mount namespace: the container's mounts are in tsrun's, under rootfs; delete removes them,
+   * all but those (mount ids) that were at or below the rootfs before create
+   */
+  hostMounts?: { before: number[] };
   /** set by start once the fifo has been read */
   started: boolean;
   /**

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../addon/init/inroot.h"
+#include "../../addon/init/procfs.h"
 #include "../../addon/init/steps.h"
 #include "test.h"
 
@@ -162,6 +163,65 @@ static void test_path_lookup(void)
   CHECK(r == 0 && strstr(out, "/sh") != NULL, "default PATH: %s", err.msg);
 }
 
+/* A cwd or mount target of "/proc/self/fd/N" must not lead to what fd N holds (CVE-2024-21626):
+ * neither openat2 nor the walk follows a procfs magic link, even with the host's "/" as root. */
+static void test_magic_links(void)
+{
+  int outside = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", outside);
+  for (int walk = 0; walk <= 1; walk++) {
+    tsrun_inroot_no_openat2 = walk;
+    tsrun_error_t err = {0};
+    int fd = tsrun_open_in_root(slash, path, TSRUN_CREATE_NONE, false, &err);
+    CHECK(fd < 0 && err.errnum == ELOOP, "[%s] \"%s\" was followed (fd %d, errno %d)",
+          walk ? "walk" : "openat2", path, fd, err.errnum);
+    if (fd >= 0) close(fd);
+    /* The procfs root's own "self" is plain, and followed. */
+    fd = tsrun_open_in_root(slash, "/proc/self/status", TSRUN_CREATE_NONE, false, &err);
+    CHECK(fd >= 0, "[%s] /proc/self/status: %s", walk ? "walk" : "openat2", err.msg);
+    if (fd >= 0) close(fd);
+  }
+  tsrun_inroot_no_openat2 = false;
+  close(outside);
+  close(slash);
+}
+
+/* The verified procfs: reads and the fd directory work, with and without openat2 and a private
+ * instance; nothing leaves it and no magic link below it is followed. */
+static void test_procfs(void)
+{
+  for (int mode = 0; mode < 4; mode++) {
+    tsrun_inroot_no_openat2 = mode & 1;
+    tsrun_procfs_no_private = mode & 2;
+    tsrun_procfs_reset();
+    tsrun_error_t err = {0};
+    char buf[64] = "";
+    int fd = tsrun_procfs_open("sys/kernel/ostype", O_RDONLY, &err);
+    CHECK(fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strncmp(buf, "Linux", 5) == 0,
+          "[mode %d] sys/kernel/ostype: %s", mode, err.msg);
+    if (fd >= 0) close(fd);
+    fd = tsrun_procfs_open("self/status", O_RDONLY, &err);
+    CHECK(fd >= 0, "[mode %d] self/status: %s", mode, err.msg);
+    if (fd >= 0) close(fd);
+    fd = tsrun_procfs_open("self/cwd", O_PATH, &err);
+    CHECK(fd < 0, "[mode %d] the magic link self/cwd was followed", mode);
+    if (fd >= 0) close(fd);
+    fd = tsrun_procfs_open("../etc/passwd", O_RDONLY, &err);
+    CHECK(fd < 0, "[mode %d] ../etc/passwd opened from the procfs", mode);
+    if (fd >= 0) close(fd);
+    int probe = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    char link[PATH_MAX];
+    CHECK(tsrun_fd_readlink(probe, link, sizeof(link), &err) == 0 && strcmp(link, root) == 0,
+          "[mode %d] readlink of an fd: %s", mode, err.msg);
+    close(probe);
+  }
+  tsrun_inroot_no_openat2 = false;
+  tsrun_procfs_no_private = false;
+  tsrun_procfs_reset();
+}
+
 int main(void)
 {
   snprintf(root, sizeof(root), "/tmp/c-helper-native-XXXXXX");
@@ -185,6 +245,8 @@ int main(void)
   tsrun_inroot_no_openat2 = false;
   test_parent();
   test_path_lookup();
+  test_magic_links();
+  test_procfs();
   snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
   if (system(cmd) != 0) return 2;
   return TEST_REPORT("inroot");

@@ -141,6 +141,21 @@ static void test_full_plan(void)
   bad.ns_paths[0].type = 0x00020000; /* a joined mount namespace is enough */
   CHECK(tsrun_plan_check_init(&bad, &err) == 0, "joined mount ns: %s", err.msg);
   bad.ns_paths[0].type = 0x10000000;
+  /* Without one only when Node asks (HostMountNamespace), and then nothing that remounts. */
+  bad.host_mount_namespace = true;
+  bad.n_masked_paths = bad.n_readonly_paths = 0;
+  bad.rootfs_flags.flags = 0;
+  bad.rootfs_flags.propagation = 0;
+  CHECK(tsrun_plan_check_init(&bad, &err) == 0, "host mount ns asked for: %s", err.msg);
+  bad.rootfs_flags.flags = TSRUN_ROOTFS_READONLY;
+  CHECK(tsrun_plan_check_init(&bad, &err) == -1, "host mount ns with a read-only root");
+  bad.rootfs_flags.flags = 0;
+  bad.rootfs_flags.propagation = 0x40000; /* MS_PRIVATE */
+  CHECK(tsrun_plan_check_init(&bad, &err) == -1, "host mount ns with a root propagation");
+  bad.rootfs_flags.propagation = 0;
+  bad.namespaces = plan.namespaces;
+  CHECK(tsrun_plan_check_init(&bad, &err) == -1, "host mount ns flag with a mount namespace");
+  bad = plan;
 
   /* CONTINUE adds hook state to the same plan. */
   struct buf c = {0};

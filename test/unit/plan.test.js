@@ -49,9 +49,25 @@ test('plan: bad namespace combinations name the field', () => {
   const dup = baseSpec();
   dup.linux.namespaces.push({ type: 'pid' });
   assert.equal(pointerOf(() => buildPlan(dup, opts)), '/linux/namespaces/6/type');
+  // Without a mount namespace (valid): only what would change the host's own mounts is refused.
   const noMnt = baseSpec();
-  noMnt.linux.namespaces = [{ type: 'pid' }];
-  assert.equal(pointerOf(() => buildPlan(noMnt, opts)), '/linux/namespaces');
+  noMnt.linux.namespaces = [{ type: 'pid' }, { type: 'uts' }];
+  noMnt.linux.maskedPaths = ['/proc/kcore'];
+  assert.equal(pointerOf(() => buildPlan(noMnt, opts)), '/linux/maskedPaths');
+  delete noMnt.linux.maskedPaths;
+  noMnt.linux.readonlyPaths = ['/proc/sys'];
+  assert.equal(pointerOf(() => buildPlan(noMnt, opts)), '/linux/readonlyPaths');
+  delete noMnt.linux.readonlyPaths;
+  noMnt.root.readonly = true;
+  assert.equal(pointerOf(() => buildPlan(noMnt, opts)), '/root/readonly');
+  noMnt.root.readonly = false;
+  noMnt.linux.rootfsPropagation = 'private';
+  assert.equal(pointerOf(() => buildPlan(noMnt, opts)), '/linux/rootfsPropagation');
+  delete noMnt.linux.rootfsPropagation;
+  const hostMounts = buildPlan(noMnt, opts);
+  assert.equal(hostMounts.hostMountNamespace, true);
+  assert.equal(hostMounts.rootPropagation, 0, 'the host\'s / is never re-propagated');
+  assert.equal(buildPlan(baseSpec(), opts).hostMountNamespace, false);
   const userNoMaps = baseSpec();
   userNoMaps.linux.namespaces.push({ type: 'user' });
   assert.equal(pointerOf(() => buildPlan(userNoMaps, opts)), '/linux/uidMappings');
