@@ -353,10 +353,15 @@ function mountsHolding(id) {
 		.map((m) => m.mountPoint);
 }
 
-/** Shell run inside a container: its cgroup limits as `mem=... pids=... cpu=<quota> <period>` (v1 or v2). */
+/**
+ * Shell run inside a container: its cgroup limits as `mem=... pids=... cpu=<quota> <period>` (v1 or
+ * v2; on v2 without a cgroup namespace /sys/fs/cgroup is the host's root, so the container's own
+ * dir is found from /proc/self/cgroup).
+ */
 export const LIMITS_SH = [
 	'if [ -f /sys/fs/cgroup/cgroup.controllers ]; then',
-	'  echo "mem=$(cat /sys/fs/cgroup/memory.max) pids=$(cat /sys/fs/cgroup/pids.max) cpu=$(cat /sys/fs/cgroup/cpu.max)"',
+	'  d=/sys/fs/cgroup; [ -f $d/memory.max ] || d=$d$(sed -n "s/^0:://p" /proc/self/cgroup)',
+	'  echo "mem=$(cat $d/memory.max) pids=$(cat $d/pids.max) cpu=$(cat $d/cpu.max)"',
 	'else',
 	'  echo "mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) pids=$(cat /sys/fs/cgroup/pids/pids.max)' +
 		' cpu=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"',
