@@ -1,6 +1,8 @@
 // runc's command line in its corners: help requests, unknown commands, --version, list and state
 // JSON as runc prints them. Checked against runc too (TSRUN_TEST_RUNTIME=runc).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { setup } from '../helpers/fixture.js';
 import { isRunc } from '../helpers/runtime-under-test.js';
@@ -48,4 +50,18 @@ test("cli: list --format json and state use runc's field order; an empty list is
 	const state = JSON.parse((await c.run(['state', c.id])).stdout);
 	assert.deepEqual(Object.keys(state), order);
 	assert.equal((await c.run(['list', '-q'])).stdout, `${c.id}\n`);
+});
+
+test('cli: a relative --root is taken from the working directory (create, state, list, delete)', opts, async (t) => {
+	const c = await setup(t);
+	await c.writeConfig();
+	// c.dir is the working directory of every command; root/ is the fixture's --root.
+	const rel = { noRoot: true, global: ['--root', 'root'] };
+	await c.run(['create', '--bundle', c.bundle, c.id], { ...rel, detached: true });
+	const st = JSON.parse((await c.run(['state', c.id], rel)).stdout);
+	assert.equal(st.status, 'created');
+	assert.ok(fs.existsSync(path.join(c.root, c.id)), 'state dir under <cwd>/root');
+	assert.match((await c.run(['list', '-q'], rel)).stdout, new RegExp(`^${c.id}$`, 'm'));
+	await c.run(['delete', '--force', c.id], rel);
+	assert.equal(fs.existsSync(path.join(c.root, c.id)), false);
 });
