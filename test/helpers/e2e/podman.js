@@ -60,6 +60,8 @@ export async function startPodman() {
 	env.procEnv = procEnv;
 	env.podman = (args, opts = {}) =>
 		runCmd(podman, [...env.global, ...args], {
+			// conmon writes its `oom` file into its (podman's) working directory.
+			cwd: dir,
 			...opts,
 			env: { ...procEnv, ...opts.env },
 			context: () => `--- runtime calls:\n${tail(path.join(dir, 'runtime-calls.log'), 10)}`,
