@@ -43,8 +43,8 @@ mv -f bin/.busybox.new bin/busybox
 	[ "$applet" = "bin/busybox" ] && continue
 	case "$applet" in
 	bin/*) target=busybox ;;
-	sbin/* | usr/bin/*) target=../bin/busybox ;;
-	usr/sbin/*) target=../../bin/busybox ;;
+	sbin/*) target=../bin/busybox ;;
+	usr/bin/* | usr/sbin/*) target=../../bin/busybox ;;
 	*) continue ;;
 	esac
 	# -n: replace an existing symlink instead of following it. busybox's own ln: a static binary

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // `npm test`: unit tests (parallel, no root), then integration tests (real containers; root only;
-// two files at a time), then the leak check alone. node:test prints each summary; exit 1 on failure.
+// two files at a time), then the client end-to-end suite (test/e2e: containerd, podman and dockerd
+// started by the tests with the runtime under test; root only; one client at a time), then the leak
+// check alone. node:test prints each summary; exit 1 on failure.
 //
-// Environment: TSRUN_TEST_RUNTIME=runc runs the integration suite against another runtime;
-// TSRUN_TEST_CONCURRENCY (default 2) sets how many integration files run at once;
-// TSRUN_TEST_TIMEOUT_MS (default 120000) is the per-test timeout of the integration suite;
-// TSRUN_TEST_SKIP_UNIT / TSRUN_TEST_SKIP_INTEGRATION leave out one part (the qemu lanes run only
-// the integration suite: scripts/vm/).
+// Environment: TSRUN_TEST_RUNTIME=runc runs the integration and e2e suites against another runtime;
+// TSRUN_TEST_CONCURRENCY (default 2) sets how many integration files run at once,
+// TSRUN_TEST_E2E_CONCURRENCY (default 1) how many clients; TSRUN_TEST_TIMEOUT_MS (default 120000) is
+// the per-test timeout of the integration suite; TSRUN_TEST_SKIP_UNIT, TSRUN_TEST_SKIP_INTEGRATION
+// and TSRUN_TEST_SKIP_E2E leave out a part (the qemu lanes run only the integration suite:
+// scripts/vm/).
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -52,8 +55,9 @@ else console.log('\n### unit tests: none found in test/unit');
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) {
 	console.log('\n### integration tests: SKIPPED (they run real containers and need root: sudo npm test)');
-} else if (process.env.TSRUN_TEST_SKIP_INTEGRATION) {
-	console.log('\n### integration tests: SKIPPED (TSRUN_TEST_SKIP_INTEGRATION is set)');
+	console.log('\n### e2e tests: SKIPPED (they start containerd, podman and dockerd and need root)');
+} else if (process.env.TSRUN_TEST_SKIP_INTEGRATION && process.env.TSRUN_TEST_SKIP_E2E) {
+	console.log('\n### integration and e2e tests: SKIPPED (TSRUN_TEST_SKIP_INTEGRATION and TSRUN_TEST_SKIP_E2E are set)');
 } else {
 	const runId = process.env.TSRUN_TEST_RUN_ID || crypto.randomBytes(3).toString('hex');
 	// One busybox rootfs for the whole run; each test copies it into its own bundle.
@@ -62,21 +66,37 @@ if (!isRoot) {
 	try {
 		const mk = spawnSync('bash', [path.join(repo, 'scripts/make-rootfs.sh'), path.join(rootfs, 'rootfs')], { stdio: 'inherit' });
 		if (mk.status !== 0) {
-			console.error('make-rootfs.sh failed; cannot run integration tests');
-			ok = false;
+			console.error('make-rootfs.sh failed; cannot run the integration and e2e tests');
+			results.push(['rootfs', false]);
+			ok = null;
 		} else {
 			const env = { TSRUN_TEST_RUN_ID: runId, TSRUN_TEST_ROOTFS: path.join(rootfs, 'rootfs') };
+			const runtime = process.env.TSRUN_TEST_RUNTIME || 'tsrun';
 			const isLeakCheck = (f) => path.basename(f).startsWith('zz-leaks');
-			const files = testFiles('test/integration', (f) => !isLeakCheck(f));
-			const concurrency = Number(process.env.TSRUN_TEST_CONCURRENCY || 2);
-			ok = nodeTest(`integration tests (runtime: ${process.env.TSRUN_TEST_RUNTIME || 'tsrun'})`, files, { concurrency, env, timeoutMs: Number(process.env.TSRUN_TEST_TIMEOUT_MS || 120_000) });
+			if (process.env.TSRUN_TEST_SKIP_INTEGRATION) {
+				console.log('\n### integration tests: SKIPPED (TSRUN_TEST_SKIP_INTEGRATION is set)');
+			} else {
+				const files = testFiles('test/integration', (f) => !isLeakCheck(f));
+				const concurrency = Number(process.env.TSRUN_TEST_CONCURRENCY || 2);
+				const passed = nodeTest(`integration tests (runtime: ${runtime})`, files, { concurrency, env, timeoutMs: Number(process.env.TSRUN_TEST_TIMEOUT_MS || 120_000) });
+				results.push(['integration', passed]);
+			}
+			if (process.env.TSRUN_TEST_SKIP_E2E) {
+				console.log('\n### e2e tests: SKIPPED (TSRUN_TEST_SKIP_E2E is set)');
+			} else {
+				const files = testFiles('test/e2e');
+				const concurrency = Number(process.env.TSRUN_TEST_E2E_CONCURRENCY || 1);
+				const passed = nodeTest(`e2e tests: containerd, podman, dockerd (runtime: ${runtime})`, files, { concurrency, env, timeoutMs: 600_000 });
+				results.push(['e2e', passed]);
+			}
+			// What either stage left on the machine (temp dirs, cgroups, processes, mounts of this run).
 			const leaks = testFiles('test/integration', isLeakCheck);
-			if (leaks.length) ok = nodeTest('leak check', leaks, { concurrency: 1, env }) && ok;
+			if (leaks.length) ok = nodeTest('leak check', leaks, { concurrency: 1, env });
 		}
 	} finally {
 		fs.rmSync(rootfs, { recursive: true, force: true });
 	}
-	results.push(['integration', ok]);
+	if (ok !== null) results.push(['leak check', ok]);
 }
 
 console.log(`\n### summary: ${results.map(([n, ok]) => `${n} ${ok ? 'passed' : 'FAILED'}`).join(', ') || 'nothing ran'}`);

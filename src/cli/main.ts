@@ -10,6 +10,7 @@
  * it does not fully understand — --help, an unknown flag, a missing argument — goes to yargs, which
  * gives the usage text and the error message.
  */
+import path from 'node:path';
 import parseArgs from 'yargs-parser';
 import { TsrunError } from '../errors.js';
 import { loadYargs } from '../lazy.js';
@@ -86,6 +87,9 @@ function report(err: unknown): void {
 /** What both parsers hand to a command once the global flags are applied. */
 async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unknown>): Promise<void> {
   configureLog({ file: args.log, format: args['log-format'], debug: args.debug });
+  // A relative --root is taken from the working directory, as runc does: the state dir and the
+  // helper need an absolute one.
+  if (args.root) args.root = path.resolve(args.root);
   if (args['systemd-cgroup']) {
     throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
   }

@@ -1,6 +1,8 @@
 // runc's command line in its corners: help requests, unknown commands, --version, list and state
 // JSON as runc prints them. Checked against runc too (TSRUN_TEST_RUNTIME=runc).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { setup } from '../helpers/fixture.js';
 import { isRunc } from '../helpers/runtime-under-test.js';
@@ -61,4 +63,18 @@ test('run --keep: the exited container stays, stopped, with its cgroup, until de
 	await c.run(['delete', c.id]);
 	assert.deepEqual(c.cgroupDirsOf(c.id), [], 'delete removes it');
 	assert.equal((await c.run(['list', '-q'])).stdout, '');
+});
+
+test('cli: a relative --root is taken from the working directory (create, state, list, delete)', opts, async (t) => {
+	const c = await setup(t);
+	await c.writeConfig();
+	// c.dir is the working directory of every command; root/ is the fixture's --root.
+	const rel = { noRoot: true, global: ['--root', 'root'] };
+	await c.run(['create', '--bundle', c.bundle, c.id], { ...rel, detached: true });
+	const st = JSON.parse((await c.run(['state', c.id], rel)).stdout);
+	assert.equal(st.status, 'created');
+	assert.ok(fs.existsSync(path.join(c.root, c.id)), 'state dir under <cwd>/root');
+	assert.match((await c.run(['list', '-q'], rel)).stdout, new RegExp(`^${c.id}$`, 'm'));
+	await c.run(['delete', '--force', c.id], rel);
+	assert.equal(fs.existsSync(path.join(c.root, c.id)), false);
 });
