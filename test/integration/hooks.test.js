@@ -162,7 +162,7 @@ test('start: a failing poststart hook is a warning; the next hook runs and the c
 	assert.equal((await c.state()).status, 'running');
 });
 
-test('delete: a failing poststop hook is only logged; the next hook runs and delete succeeds', opts, async (t) => {
+test('delete: a failing poststop hook is only logged; the next hook runs and delete succeeds', { ...opts, skip: needsRoot || notOnRunc('stops at the first failing poststop hook') }, async (t) => {
 	const c = await setup(t);
 	const after = c.path('second-hook-ran');
 	c.config.hooks = { poststop: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }, { path: '/bin/sh', args: ['sh', '-c', `touch ${after}`] }] };

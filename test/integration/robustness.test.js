@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { cgroupDirs } from '../helpers/cgroups.js';
 import { setup } from '../helpers/fixture.js';
-import { isTsrun } from '../helpers/runtime-under-test.js';
+import { isTsrun, notOnRunc } from '../helpers/runtime-under-test.js';
 import { malformed, random, richConfig } from '../helpers/malformed.js';
 import { isAlive } from '../helpers/proc.js';
 import { needsRoot } from '../helpers/test-run.js';
@@ -75,7 +75,7 @@ test('state/kill/delete: 24 racing commands on one container never see a torn st
 	assert.deepEqual(cgroupDirs(c.cgroupsPath), []);
 });
 
-test('state/kill/exec/delete --force: 100 concurrent calls on one container: no torn state, no lost container, no stray signal', { ...opts, timeout: 180_000 }, async (t) => {
+test('state/kill/exec/delete --force: 100 concurrent calls on one container: no torn state, no lost container, no stray signal', { ...opts, timeout: 180_000, skip: opts.skip || notOnRunc('an exec racing delete --force fails half-way with setns errors (exec takes no lock)') }, async (t) => {
 	const c = await setup(t, { args: ['sleep', '1000'] });
 	// a bystander in the process group every runtime call below starts in: it notes any signal
 	const noted = c.path('bystander-signals');
