@@ -201,6 +201,45 @@ Napi::Value BpfProgramFdById(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(fd));
 }
 
+// ---- pidfds: signals that cannot reach a recycled pid (src/state/proc.ts) ----
+
+// pidfdOpen(pid) -> fd (close-on-exec) referring to that process for as long as the fd lives; ESRCH
+// when there is no such process. A pid <= 0 is refused here too: kill(2) would read 0 as "my
+// process group" and -1 as "every process I may signal".
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  const char* usage = "pidfdOpen(pid: number)";
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, usage)) return env.Undefined();
+  if (!info[0].IsNumber()) return Throw(Napi::TypeError::New(env, usage));
+  double pid = info[0].As<Napi::Number>().DoubleValue();
+  if (!(pid >= 1 && pid <= 4194304) || pid != static_cast<double>(static_cast<int>(pid))) {
+    return Throw(SysError(env, "pidfd_open", EINVAL));
+  }
+  long fd = syscall(__NR_pidfd_open, static_cast<pid_t>(pid), 0);
+  if (fd < 0) return Throw(SysError(env, "pidfd_open", errno));
+  // pidfd_open(2) sets O_CLOEXEC itself.
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+// pidfdSendSignal(pidfd, signal) -> true, or false when the process has exited (ESRCH): the
+// signal goes to the process the fd was opened for, never to whoever has its pid now. Signal 0
+// checks that it is still alive.
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  uint32_t a[2];
+  Napi::Env env = info.Env();
+  if (!Uint32Args(info, 2, "pidfdSendSignal(pidfd: number, signal: number)", a)) return env.Undefined();
+  if (a[1] > 64) return Throw(SysError(env, "pidfd_send_signal", EINVAL));
+  long rc;
+  do {
+    rc = syscall(__NR_pidfd_send_signal, static_cast<int>(a[0]), static_cast<int>(a[1]), nullptr, 0);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    if (errno == ESRCH) return Napi::Boolean::New(env, false);
+    return Throw(SysError(env, "pidfd_send_signal", errno));
+  }
+  return Napi::Boolean::New(env, true);
+}
+
 // flock(fd, exclusive, wait): whole-file advisory lock. The state directory's lock file is held
 // for the length of one command; the kernel drops it when the process exits, so a killed tsrun
 // never leaves a stale lock behind.
@@ -374,6 +413,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo));
   exports.Set("bpfLoadCgroupDeviceProgram", Napi::Function::New(env, BpfLoadCgroupDeviceProgram));
   exports.Set("bpfAttachCgroupDevice", Napi::Function::New(env, BpfAttachCgroupDevice));

@@ -43,9 +43,14 @@ export const log = {
   debug(msg: string): void {
     if (config.debug) emit('debug', msg);
   },
-  /** With --debug, one line per phase: milliseconds since the process started. */
+  /**
+   * With --debug, one line per phase: milliseconds since the process started. With
+   * TSRUN_STOP_AT_PHASE=<name> tsrun stops itself (SIGSTOP) on reaching that phase, so a test can
+   * kill -9 it at exactly that point; it only ever stops the process that was given it.
+   */
   phase(name: string): void {
     if (config.debug) emit('debug', `phase ${name} at ${performance.now().toFixed(1)} ms`);
+    if (process.env.TSRUN_STOP_AT_PHASE === name) process.kill(process.pid, 'SIGSTOP');
   },
   info(msg: string): void {
     emit('info', msg);

@@ -11,6 +11,10 @@ import { TsrunError } from './errors.js';
 export interface Native {
   /** flock(2); returns false when `wait` is false and the lock is held elsewhere. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
+  /** pidfd_open(2): an fd (close-on-exec) for that very process; ESRCH when there is none; a pid <= 0 is EINVAL */
+  pidfdOpen(pid: number): number;
+  /** pidfd_send_signal(2): false when the process has exited; signal 0 only checks */
+  pidfdSendSignal(pidfd: number, signal: number): boolean;
   /** mkfifo(3) with the exact mode (umask ignored). */
   mkfifo(path: string, mode: number): void;
   /** Listens on a new AF_UNIX socket at `path`; resolves with the fd one peer sends (SCM_RIGHTS). */
@@ -59,6 +63,8 @@ let loaded: Native | undefined;
 /** The real addon, loaded on first use (commands like `state` never pay for it). */
 export const native: Native = {
   flock: (fd, exclusive, wait) => load().flock(fd, exclusive, wait),
+  pidfdOpen: (pid) => load().pidfdOpen(pid),
+  pidfdSendSignal: (pidfd, signal) => load().pidfdSendSignal(pidfd, signal),
   mkfifo: (path, mode) => load().mkfifo(path, mode),
   receiveFd: (path, timeoutMs) => load().receiveFd(path, timeoutMs),
   setWindowSize: (fd, rows, cols) => load().setWindowSize(fd, rows, cols),

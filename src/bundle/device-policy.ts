@@ -68,9 +68,16 @@ export function devNodes(configDevices: LinuxDevice[], devIsBound: boolean) {
 }
 
 /**
- * Device cgroup rules as the kernel gets them: the config's own rules, then an allow rule for each
- * linux.devices entry, then the devices every container needs (the default /dev nodes, ptys,
- * /dev/net/tun and mknod of anything, which creating /dev requires), as runc does.
+ * Device cgroup rules as the kernel gets them: deny everything (the v1 driver writes "a" to
+ * devices.deny first; the v2 program denies what no rule allows), the config's own rules, then
+ * the devices every container needs: mknod of anything (creating /dev requires it), the default
+ * /dev nodes, ptys and /dev/net/tun. That is runc's fixed list (libcontainer/specconv
+ * AllowedDevices; runc 1.1 gives no rule for /dev/console, 5:1, either).
+ *
+ * linux.devices entries get their node in /dev but no rule: access is what resources.devices says.
+ * Allowing them here would let a config that denies everything still read /dev/kmsg or a host disk
+ * by listing it. A config with no device rules at all gets the fixed list alone, as with runc: the
+ * device cgroup is never left open.
  */
 const alwaysAllowedDevices: LinuxDeviceCgroup[] = [
   { allow: true, type: 'c', access: 'm' },
@@ -81,16 +88,7 @@ const alwaysAllowedDevices: LinuxDeviceCgroup[] = [
   { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
 ];
 
-export function cgroupResources(spec: Spec): LinuxResources | undefined {
+export function cgroupResources(spec: Spec): LinuxResources {
   const resources = spec.linux?.resources;
-  const devices = spec.linux?.devices ?? [];
-  if (!resources?.devices && !devices.length) return resources;
-  return {
-    ...resources,
-    devices: [
-      ...(resources?.devices ?? []),
-      ...devices.map((d): LinuxDeviceCgroup => ({ allow: true, type: d.type === 'b' ? 'b' : 'c', major: d.major, minor: d.minor, access: 'rwm' })),
-      ...alwaysAllowedDevices,
-    ],
-  };
+  return { ...resources, devices: [...(resources?.devices ?? []), ...alwaysAllowedDevices] };
 }

@@ -63,18 +63,25 @@ export interface ExecPlan extends ProcessPlan {
   joinNamespaces: { type: number; path: string }[];
 }
 
-function capabilityMask(names: string[] | undefined, capLastCap: number, warnings: string[]): bigint {
+/**
+ * config.md (1.3.0): a capability "which cannot be mapped to a relevant kernel interface, or cannot
+ * be granted otherwise MUST be logged as a warning", and runtimes "SHOULD NOT fail": an unknown name
+ * (CAP_TEST) or one this kernel lacks is a warning naming its field, as with runc 1.1. A name not
+ * shaped like a capability at all is refused by the schema.
+ */
+function capabilityMask(names: string[] | undefined, set: string, capLastCap: number, warnings: string[]): bigint {
   let mask = 0n;
-  for (const name of names ?? []) {
+  (names ?? []).forEach((name, i) => {
     const bit = capabilityNumbers[name];
+    const where = `/process/capabilities/${set}/${i}`;
     if (bit === undefined) {
-      warnings.push(`ignoring unknown capability ${name}`);
+      warnings.push(`${where}: ignoring unknown capability ${name}`);
     } else if (bit > capLastCap) {
-      warnings.push(`ignoring capability ${name}: not supported by this kernel`);
+      warnings.push(`${where}: ignoring capability ${name}: not supported by this kernel`);
     } else {
       mask |= 1n << BigInt(bit);
     }
-  }
+  });
   return mask;
 }
 
@@ -101,11 +108,11 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
   // Without a capabilities object the process gets none, as runc does (not root's full set).
   const caps = proc.capabilities ?? {};
   const capabilities: CapabilitySets = {
-    bounding: capabilityMask(caps.bounding, capLastCap, warnings),
-    effective: capabilityMask(caps.effective, capLastCap, warnings),
-    permitted: capabilityMask(caps.permitted, capLastCap, warnings),
-    inheritable: capabilityMask(caps.inheritable, capLastCap, warnings),
-    ambient: capabilityMask(caps.ambient, capLastCap, warnings),
+    bounding: capabilityMask(caps.bounding, 'bounding', capLastCap, warnings),
+    effective: capabilityMask(caps.effective, 'effective', capLastCap, warnings),
+    permitted: capabilityMask(caps.permitted, 'permitted', capLastCap, warnings),
+    inheritable: capabilityMask(caps.inheritable, 'inheritable', capLastCap, warnings),
+    ambient: capabilityMask(caps.ambient, 'ambient', capLastCap, warnings),
   };
 
   if (!posix.isAbsolute(proc.cwd)) throw configError('/process/cwd', 'must be an absolute path');

@@ -109,6 +109,20 @@ export abstract class BaseManager {
     }
   }
 
+  /** What create() would make now: the missing dirs of every path, parents first. */
+  missingDirs(): string[] {
+    const missing: string[] = [];
+    for (const dir of this.dirs()) {
+      const chain: string[] = [];
+      for (let d = dir; !this.fs.exists(d); d = path.posix.dirname(d)) {
+        if (d === '/' || d === this.fsRoot) break;
+        chain.unshift(d);
+      }
+      for (const d of chain) if (!missing.includes(d)) missing.push(d);
+    }
+    return missing;
+  }
+
   private mkdirAll(dir: string, madeNow: string[]): void {
     const missing: string[] = [];
     for (let d = dir; !this.fs.exists(d); d = path.posix.dirname(d)) {
@@ -141,6 +155,15 @@ export abstract class BaseManager {
   }
 
   pids(): number[] {
+    return this.pidsUnder(this.procsDirs());
+  }
+
+  /** Pids in the dir of every hierarchy and below: v1 hierarchies may each hold different ones. */
+  allPids(): number[] {
+    return this.pidsUnder(this.dirs());
+  }
+
+  private pidsUnder(dirs: string[]): number[] {
     const found = new Set<number>();
     const walk = (dir: string): void => {
       let text: string;
@@ -160,7 +183,7 @@ export abstract class BaseManager {
       }
       for (const e of entries) if (e.isDirectory) walk(path.posix.join(dir, e.name));
     };
-    for (const dir of this.procsDirs()) walk(dir);
+    for (const dir of dirs) walk(dir);
     return [...found].sort((a, b) => a - b);
   }
 

@@ -35,11 +35,15 @@ export interface CgroupManager {
    * in every ancestor and fails, naming the ancestor, when one `resources` needs cannot be.
    */
   create(resources?: LinuxResources): void;
+  /** the dirs create() would make now (parents first): recorded before they exist */
+  missingDirs(): string[];
   /** writes linux.resources; a field this host cannot honour fails naming it by JSON pointer */
   apply(resources: LinuxResources | undefined): void;
   addProcess(pid: number): void;
   /** pids in the cgroup and its sub-cgroups */
   pids(): number[];
+  /** the same, in every hierarchy (v1) */
+  allPids(): number[];
   freeze(): void;
   thaw(): void;
   isFrozen(): boolean;

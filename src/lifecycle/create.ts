@@ -11,15 +11,15 @@ import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
 import { seccompState } from '../bundle/seccomp-plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
 import type { IdMapping, Spec } from '../bundle/spec-types.js';
-import { openCgroupManager } from '../cgroups/index.js';
-import { TsrunError, fromSystemError, wrap } from '../errors.js';
+import { openCgroupManager, type CgroupManager } from '../cgroups/index.js';
+import { TsrunError, fromSystemError, isGone, wrap } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
 import { native } from '../native.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { encodePlan } from '../protocol/plan-encoding.js';
 import { HookKind, Msg } from '../protocol/protocol.js';
-import { readProcStat, signalProcess, waitForExit } from '../state/proc.js';
+import { ProcessHandle, readProcStat, waitForExit } from '../state/proc.js';
 import { ContainerLock, writeRecord, type ContainerRecord } from '../state/store.js';
 import { hookState } from './status.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
@@ -96,10 +96,12 @@ async function createLocked(
   native.mkfifo(paths.fifo, 0o622);
 
   const cgroup = openCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id: opts.id });
-  cgroup.create(cgroupResources(spec));
-  undo.push('cgroup', () => cgroup.destroy());
-  // Recorded from here on, so that if this process dies (kill -9) delete --force still finds the
-  // cgroup, and the init once it exists.
+  // before the record names the cgroup: a delete --force of this container must never reach
+  // processes that were there first
+  refuseForeignCgroup(cgroup);
+  // Recorded before anything outside the state dir exists, with the cgroup dirs it is about to
+  // make: if this process dies (kill -9) at any later point, delete --force finds them, and the
+  // init once it exists.
   const record: ContainerRecord = {
     ociVersion: spec.ociVersion,
     id: opts.id,
@@ -110,7 +112,7 @@ async function createLocked(
     created: new Date().toISOString(),
     owner: '',
     annotations: spec.annotations,
-    cgroup: { version: cgroup.version, paths: cgroup.paths, created: [...cgroup.created] },
+    cgroup: { version: cgroup.version, paths: cgroup.paths, created: cgroup.missingDirs() },
     hooks: spec.hooks,
     process: spec.process,
     seccomp: spec.linux?.seccomp,
@@ -119,6 +121,13 @@ async function createLocked(
     creating: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' },
   };
   writeRecord(opts.root, record);
+  log.phase('create: recorded');
+  cgroup.create(cgroupResources(spec));
+  undo.push('cgroup', () => cgroup.destroy());
+  log.phase('create: cgroup made');
+  record.cgroup.created = [...cgroup.created];
+  writeRecord(opts.root, record);
+  refuseForeignCgroup(cgroup);
   cgroup.apply(cgroupResources(spec));
   log.phase('create: cgroup ready');
   expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
@@ -135,9 +144,15 @@ async function createLocked(
   record.pid = pid;
   record.pidStartTime = startTime;
   writeRecord(opts.root, record);
+  log.phase('create: init recorded');
+  const init = ProcessHandle.open(pid, startTime);
+  if (!init) throw new TsrunError(`container init ${pid} exited during create`, { kind: 'kernel' });
   undo.push('container init', async () => {
-    signalProcess(pid, 'SIGKILL');
-    await waitForExit(pid, startTime, 5000);
+    try {
+      if (init.signal('SIGKILL')) await waitForExit(pid, startTime, 5000);
+    } finally {
+      init.close();
+    }
   });
 
   try {
@@ -154,6 +169,7 @@ async function createLocked(
   const creating = JSON.stringify(hookState(record, 'creating'));
   await runHooks('prestart', spec.hooks?.prestart, creating);
   await runHooks('createRuntime', spec.hooks?.createRuntime, creating);
+  log.phase('create: runtime hooks run');
 
   const cont = new RecordWriter()
     .add('HookState', { kind: HookKind.CreateContainer, json: creating })
@@ -165,6 +181,7 @@ async function createLocked(
   log.phase('create: init ready');
   delete record.creating;
   writeRecord(opts.root, record);
+  log.phase('create: created recorded');
   if (opts.pidFile) writePidFile(opts.pidFile, pid);
   undo.commit();
 
@@ -180,6 +197,27 @@ async function createLocked(
   return { record, waitStatus, close: () => channel.close() };
 }
 
+
+/**
+ * A cgroup that already holds processes would be taken over (and its processes killed by delete
+ * --force), and a frozen one would freeze the init half-way through create: both are refused, as
+ * runc does. Only what create did not make can be either (its own dirs are new and empty).
+ */
+function refuseForeignCgroup(cgroup: CgroupManager): void {
+  const pids = cgroup.allPids();
+  if (pids.length) {
+    const where = [...new Set(Object.values(cgroup.paths))].join(', ');
+    throw new TsrunError(`container's cgroup is not empty: ${pids.length} process(es) found in ${where}`, { kind: 'state', pointer: '/linux/cgroupsPath' });
+  }
+  let frozen = false;
+  try {
+    frozen = cgroup.isFrozen();
+  } catch (err) {
+    // not there yet (checked again once made), or v1 without a freezer hierarchy
+    if (!isGone(err) && !(err instanceof TsrunError && /"freezer" is not mounted/.test(err.message))) throw err;
+  }
+  if (frozen) throw new TsrunError(`container's cgroup unexpectedly frozen: ${[...new Set(Object.values(cgroup.paths))].join(', ')}`, { kind: 'state', pointer: '/linux/cgroupsPath' });
+}
 
 function hookBudgetMs(spec: Spec): number {
   const hooks = [...(spec.hooks?.createContainer ?? [])];

@@ -4,14 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { recordedCgroup } from './cgroup.js';
-import { TsrunError, stateError, wrap } from '../errors.js';
-import { runHooks } from '../hooks.js';
+import { TsrunError, stateError } from '../errors.js';
+import { runHooksWarning } from '../hooks.js';
 import { log } from '../log.js';
-import { isSameLiveProcess, signalProcess, waitForExit } from '../state/proc.js';
+import { signalRecorded, waitForExit } from '../state/proc.js';
 import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
 import { statePaths } from '../state/paths.js';
 import { unmountBelow } from './host-mounts.js';
-import { signalAll } from './kill.js';
+import { isFrozenCgroup, signalAll } from './kill.js';
 import { containerStatus, hookState } from './status.js';
 
 const SIGKILL = 9;
@@ -32,16 +32,16 @@ export async function deleteContainer(root: string, id: string, force: boolean):
   }
   try {
     const record = readRecord(root, id);
+    log.phase('delete: locked');
     const status = await containerStatus(root, record);
     if ((status === 'running' || status === 'paused' || status === 'creating') && !force) {
       throw stateError(`cannot delete container ${id} that is not stopped: ${status}`);
     }
     await destroyContainer(record);
-    try {
-      await runHooks('poststop', record.hooks?.poststop, JSON.stringify(hookState(record, 'stopped')));
-    } catch (err) {
-      log.warn(wrap(err, 'poststop hook failed').message);
-    }
+    log.phase('delete: processes and cgroup gone');
+    // runtime.md: a failing poststop hook is a warning; the remaining hooks and the delete go on
+    await runHooksWarning('poststop', record.hooks?.poststop, JSON.stringify(hookState(record, 'stopped')), (m) => log.warn(m));
+    log.phase('delete: poststop hooks run');
     lock.removeDir();
   } finally {
     lock.release();
@@ -51,12 +51,12 @@ export async function deleteContainer(root: string, id: string, force: boolean):
 async function destroyContainer(record: ContainerRecord): Promise<void> {
   const cgroup = recordedCgroup(record);
   // Alive also when a create that died half-way left it (its record says "stopped").
-  if (isSameLiveProcess(record.pid, record.pidStartTime)) {
-    signalProcess(record.pid, SIGKILL);
-    if (cgroup.isFrozen()) cgroup.thaw();
+  if (signalRecorded(record.pid, record.pidStartTime, SIGKILL)) {
+    if (isFrozenCgroup(cgroup)) cgroup.thaw();
     if (!(await waitForExit(record.pid, record.pidStartTime, EXIT_WAIT_MS))) {
       throw stateError(`container init ${record.pid} did not exit after SIGKILL`);
     }
+    log.phase('delete: init killed');
   }
   // Without a pid namespace, processes can outlive the init: they go too.
   signalAll(record, SIGKILL);

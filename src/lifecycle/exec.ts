@@ -14,10 +14,10 @@ import type { Process } from '../bundle/spec-types.js';
 import { validateProcess } from '../bundle/validate.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError, wrap } from '../errors.js';
 import { log } from '../log.js';
-import { signalProcess } from '../state/proc.js';
+import { ProcessHandle, readProcStat } from '../state/proc.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { Msg } from '../protocol/protocol.js';
-import { readRecord, type ContainerRecord } from '../state/store.js';
+import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
 import { recordedCgroup } from './cgroup.js';
 import { writePidFile } from './create.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
@@ -115,7 +115,22 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
   return proc;
 }
 
+/**
+ * Holds the container's lock until the new process is in the container's cgroup and running (a
+ * delete --force meanwhile would remove the cgroup the process is about to join, and miss it);
+ * a foreground exec then waits without it.
+ */
 export async function execInContainer(opts: ExecOptions): Promise<number> {
+  const lock = ContainerLock.acquire(opts.root, opts.id);
+  const unlock = () => lock.release();
+  try {
+    return await execLocked(opts, unlock);
+  } finally {
+    unlock();
+  }
+}
+
+async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number> {
   const record = readRecord(opts.root, opts.id);
   const status = await containerStatus(opts.root, record);
   if (status === 'stopped' || status === 'creating') throw stateError(`cannot exec in a ${status} container`);
@@ -143,7 +158,13 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       undo.push('exec helper', abort),
     );
     const pid = started.pid;
-    undo.push('exec process', () => void signalProcess(pid, 'SIGKILL'));
+    const startTime = readProcStat(pid)?.startTime ?? '';
+    const proc = ProcessHandle.open(pid, startTime);
+    if (!proc) throw new TsrunError(`exec'd process ${pid} exited during its set-up`, { kind: 'kernel' });
+    undo.push('exec process', () => {
+      proc.signal('SIGKILL');
+      proc.close();
+    });
     try {
       recordedCgroup(record).addProcess(pid);
     } catch (err) {
@@ -155,7 +176,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
     await started.channel.expect(Msg.Ready, 'set up the process', HANDSHAKE_TIMEOUT_MS);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     started.helper.unref();
+    unlock();
     if (opts.detach) {
+      proc.close();
       started.channel.close();
       undo.commit();
       return 0;
@@ -164,8 +187,9 @@ export async function execInContainer(opts: ExecOptions): Promise<number> {
       .expect(Msg.Exit, 'wait for the process', 2 ** 31 - 1)
       .then((payload) => new FieldReader(payload).i32());
     const master = terminal ? await terminal.master : undefined;
-    const code = exitCodeOf(await waitInForeground(pid, waitStatus, master, () => started.channel.close()));
+    const code = exitCodeOf(await waitInForeground(pid, startTime, waitStatus, master, () => started.channel.close()));
     undo.commit();
+    proc.close();
     return code;
   } catch (err) {
     throw await undo.rollback(err instanceof TsrunError ? err : wrap(err, 'exec'));

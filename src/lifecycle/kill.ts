@@ -1,10 +1,11 @@
 /** kill: a signal to the container's init (or with --all to every process of its cgroup). */
 import { constants } from 'node:os';
-import { stateError, usageError } from '../errors.js';
-import { signalProcess } from '../state/proc.js';
+import { isGone, stateError, usageError } from '../errors.js';
+import type { CgroupManager } from '../cgroups/index.js';
+import { signalCgroupMembers, signalRecorded } from '../state/proc.js';
 import { recordedCgroup } from './cgroup.js';
-import { readRecord, type ContainerRecord } from '../state/store.js';
-import { containerStatus } from './status.js';
+import type { ContainerRecord } from '../state/store.js';
+import { withLockedContainer } from './status.js';
 
 /** Accepts 9, KILL, SIGKILL (any case), as runc does. */
 export function parseSignal(raw: string | undefined): number {
@@ -23,17 +24,23 @@ export function parseSignal(raw: string | undefined): number {
   return n;
 }
 
+/**
+ * Under the container's lock, as every command that acts on it: a delete cannot remove the cgroup
+ * or a create fill in the pid while the signal is on its way. The init is signalled through a
+ * pidfd checked against its recorded start time, so neither pid 0 (a create with no init yet) nor
+ * a recycled pid is ever hit.
+ */
 export async function killContainer(root: string, id: string, signal: number, all: boolean): Promise<void> {
-  const record = readRecord(root, id);
-  // --all reaches what is left in the cgroup even after the init exited (as runc): without a pid
-  // namespace its children outlive it.
-  if (all) {
-    signalAll(record, signal);
-    return;
-  }
-  const status = await containerStatus(root, record);
-  if (status === 'stopped') throw stateError('container not running');
-  if (!signalProcess(record.pid, signal)) throw stateError('container not running');
+  await withLockedContainer(root, id, (record, status) => {
+    // --all reaches what is left in the cgroup even after the init exited (as runc): without a pid
+    // namespace its children outlive it.
+    if (all) {
+      signalAll(record, signal);
+      return;
+    }
+    if (status === 'stopped' || status === 'creating') throw stateError('container not running');
+    if (!signalRecorded(record.pid, record.pidStartTime, signal)) throw stateError('container not running');
+  });
 }
 
 /**
@@ -42,8 +49,23 @@ export async function killContainer(root: string, id: string, signal: number, al
  */
 export function signalAll(record: ContainerRecord, signal: number): void {
   const cgroup = recordedCgroup(record);
-  if (!(signal === constants.signals.SIGKILL && cgroup.killAll())) {
-    for (const pid of cgroup.pids()) signalProcess(pid, signal);
+  // cgroup.kill may fail on a cgroup a killed create recorded but never made: then there is nobody
+  let killed = false;
+  try {
+    killed = signal === constants.signals.SIGKILL && cgroup.killAll();
+  } catch (err) {
+    if (!isGone(err)) throw err;
   }
-  if (signal === constants.signals.SIGKILL && cgroup.isFrozen()) cgroup.thaw();
+  if (!killed) signalCgroupMembers(() => cgroup.pids(), signal);
+  if (signal === constants.signals.SIGKILL && isFrozenCgroup(cgroup)) cgroup.thaw();
+}
+
+/** A cgroup not (or no longer) there is not frozen: a create killed before making it recorded it. */
+export function isFrozenCgroup(cgroup: CgroupManager): boolean {
+  try {
+    return cgroup.isFrozen();
+  } catch (err) {
+    if (isGone(err)) return false;
+    throw err;
+  }
 }

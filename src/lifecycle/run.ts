@@ -6,7 +6,7 @@
  */
 import { loadTty } from '../lazy.js';
 import { log } from '../log.js';
-import { signalProcess } from '../state/proc.js';
+import { ProcessHandle } from '../state/proc.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { deleteContainer } from './delete.js';
 import { startContainer } from './start.js';
@@ -25,7 +25,7 @@ export async function runContainer(opts: CreateOptions & { detach: boolean; keep
   }
   if (opts.detach || !created.waitStatus) return 0;
 
-  const status = await waitInForeground(created.record.pid, created.waitStatus, created.ptyMaster, created.close);
+  const status = await waitInForeground(created.record.pid, created.record.pidStartTime, created.waitStatus, created.ptyMaster, created.close);
   log.phase('run: container exited');
   if (opts.keep) return exitCodeOf(status);
   await deleteContainer(opts.root, opts.id, true);
@@ -38,15 +38,24 @@ export async function runContainer(opts: CreateOptions & { detach: boolean; keep
  * to it, and its terminal, if tsrun holds the pty master, is connected to ours. Returns the raw
  * wait status.
  */
-export async function waitInForeground(pid: number, waitStatus: Promise<number>, ptyMaster: number | undefined, close: () => void): Promise<number> {
-  // a process already gone has its exit status on its way
-  const forward = (sig: NodeJS.Signals) => void signalProcess(pid, sig);
+export async function waitInForeground(
+  pid: number,
+  startTime: string,
+  waitStatus: Promise<number>,
+  ptyMaster: number | undefined,
+  close: () => void,
+): Promise<number> {
+  // Signals go through a pidfd held while we wait: once the process is reaped its pid may be
+  // anyone's. A process already gone has its exit status on its way.
+  const handle = ProcessHandle.open(pid, startTime);
+  const forward = (sig: NodeJS.Signals) => void handle?.signal(sig);
   for (const sig of forwarded) process.on(sig, forward);
   const detachTerminal = ptyMaster !== undefined ? await attachTerminal(ptyMaster) : undefined;
   try {
     return await waitStatus;
   } finally {
     for (const sig of forwarded) process.off(sig, forward);
+    handle?.close();
     close();
     await detachTerminal?.();
   }

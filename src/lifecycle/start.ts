@@ -7,9 +7,9 @@
 import { constants, openSync, readSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { TsrunError, stateError } from '../errors.js';
-import { runHooks } from '../hooks.js';
+import { runHooksWarning } from '../hooks.js';
 import { log } from '../log.js';
-import { isSameLiveProcess, signalProcess } from '../state/proc.js';
+import { isSameLiveProcess } from '../state/proc.js';
 import { writeRecord, type ContainerRecord } from '../state/store.js';
 import { hookState, withLockedContainer } from './status.js';
 
@@ -17,18 +17,17 @@ export function startContainer(root: string, id: string): Promise<ContainerRecor
   return withLockedContainer(root, id, async (record, status, lock) => {
     if (status === 'stopped') throw stateError('cannot start a container that has stopped');
     if (status !== 'created') throw stateError(`cannot start an already running container`);
+    log.phase('start: locked');
     const message = await releaseInit(lock.paths.fifo, () => isSameLiveProcess(record.pid, record.pidStartTime));
+    log.phase('start: init released');
     rmSync(lock.paths.fifo, { force: true });
     record.started = true;
     writeRecord(root, record);
+    log.phase('start: recorded');
     if (message) throw new TsrunError(`start container: ${message}`, { kind: 'kernel' });
-    try {
-      await runHooks('poststart', record.hooks?.poststart, JSON.stringify(hookState(record, 'running')));
-    } catch (err) {
-      // the spec: a failing poststart hook stops the container (delete then cleans up)
-      if (!signalProcess(record.pid, 'SIGKILL')) log.debug(`container ${id} was already gone after its poststart hook failed`);
-      throw err;
-    }
+    // runtime.md: "If any poststart hook fails, the runtime MUST log a warning, but the remaining
+    // hooks and lifecycle continue as if the hook had succeeded."
+    await runHooksWarning('poststart', record.hooks?.poststart, JSON.stringify(hookState(record, 'running')), (m) => log.warn(m));
     return record;
   });
 }

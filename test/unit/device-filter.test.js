@@ -181,7 +181,7 @@ test('device filter: the program of a typical container, instruction by instruct
   ].join('\n'));
 });
 
-test('device filter: the rules create gives the kernel (config, linux.devices, defaults) behave as written', () => {
+test('device filter: the rules create gives the kernel (config, then the fixed defaults) behave as written', () => {
   const spec = {
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }, c(10, 229, 'rw'), c(1, 9, 'rwm', false)] },
@@ -192,7 +192,7 @@ test('device filter: the rules create gives the kernel (config, linux.devices, d
   const f = checkAll(rules, { majors: [1, 5, 8, 10, 136], minors: [0, 1, 2, 3, 5, 7, 8, 9, 200, 229] });
   assert.equal(verdict(f, { type: 'c', major: 1, minor: 3, access: 'rw' }), true, '/dev/null');
   assert.equal(verdict(f, { type: 'c', major: 1, minor: 9, access: 'r' }), true, 'the default urandom comes after the config\'s deny, so it wins');
-  assert.equal(verdict(f, { type: 'b', major: 8, minor: 0, access: 'rw' }), true, 'linux.devices entries are allowed');
+  assert.equal(verdict(f, { type: 'b', major: 8, minor: 0, access: 'rw' }), false, 'a linux.devices entry gets no rule of its own: the deny-all stands');
   assert.equal(verdict(f, { type: 'b', major: 8, minor: 1, access: 'r' }), false);
   assert.equal(verdict(f, { type: 'b', major: 8, minor: 1, access: 'm' }), true, 'mknod of anything');
   assert.equal(verdict(f, { type: 'c', major: 1, minor: 1, access: 'r' }), false, '/dev/mem');
@@ -232,5 +232,38 @@ test('device filter: a bad rule fails naming its field', () => {
   ];
   for (const [rules, pointer] of cases) {
     assert.throws(() => compileDeviceFilter(rules), (err) => err.kind === 'config' && err.pointer === pointer, JSON.stringify(rules));
+  }
+});
+
+test('device filter: linux.devices never widens resources.devices (a deny-all config listing /dev/kmsg and a host disk)', () => {
+  const spec = {
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      devices: [
+        { path: '/dev/kmsg', type: 'c', major: 1, minor: 11 },
+        { path: '/dev/sda', type: 'b', major: 8, minor: 0 },
+      ],
+    },
+  };
+  const f = checkAll(cgroupResources(spec).devices, { majors: [1, 8], minors: [0, 3, 11] });
+  for (const access of ['r', 'w', 'rw']) {
+    assert.equal(verdict(f, { type: 'c', major: 1, minor: 11, access }), false, `/dev/kmsg ${access}`);
+    assert.equal(verdict(f, { type: 'b', major: 8, minor: 0, access }), false, `/dev/sda ${access}`);
+  }
+  assert.equal(verdict(f, { type: 'c', major: 1, minor: 11, access: 'm' }), true, 'its node can still be made');
+  assert.equal(verdict(f, { type: 'c', major: 1, minor: 3, access: 'rw' }), true, '/dev/null');
+});
+
+test('device filter: a config with no device rules gets runc\'s fixed list, not an open device cgroup', () => {
+  for (const spec of [{}, { linux: {} }, { linux: { resources: {} } }, { linux: { devices: [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11 }] } }]) {
+    const rules = cgroupResources(spec).devices;
+    const f = checkAll(rules, { majors: [1, 5, 8, 10, 136], minors: [0, 1, 2, 3, 5, 7, 8, 9, 11, 200] });
+    assert.equal(verdict(f, { type: 'c', major: 1, minor: 11, access: 'r' }), false, `/dev/kmsg: ${JSON.stringify(spec)}`);
+    assert.equal(verdict(f, { type: 'c', major: 1, minor: 1, access: 'r' }), false, '/dev/mem');
+    assert.equal(verdict(f, { type: 'b', major: 8, minor: 0, access: 'r' }), false, 'a disk');
+    assert.equal(verdict(f, { type: 'c', major: 5, minor: 1, access: 'rw' }), false, '/dev/console (runc 1.1 has no rule for it)');
+    for (const [major, minor] of [[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 2], [10, 200], [136, 0]]) {
+      assert.equal(verdict(f, { type: 'c', major, minor, access: 'rwm' }), true, `c ${major}:${minor}`);
+    }
   }
 });
