@@ -159,6 +159,7 @@ static void begin_process(struct tsrun_plan *plan, const char *name)
   if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
     tsrun_fail_error("continue", &err);
   tsrun_become_userns_root(plan);
+  tsrun_log(TSRUN_LOG_DEBUG, "%s: continue received; in the container's namespaces", name);
 }
 
 /* The process's own settings, while still privileged, then the user switch; resolves the
@@ -175,6 +176,8 @@ static void finish_process(const struct tsrun_plan *plan, char *exe, size_t exe_
   tsrun_set_user(plan);
   if (tsrun_find_executable(plan->args[0], plan->env, exe, exe_size, &err) < 0)
     tsrun_fail_error("exec", &err);
+  tsrun_log(TSRUN_LOG_DEBUG, "process set up (uid %u, gid %u); ready to run \"%s\"", plan->user.uid,
+            plan->user.gid, exe);
   if (tsrun_send(TSRUN_MSG_READY, NULL, 0) < 0)
     tsrun_fail("ready", errno, "send ready");
   tsrun_sync_close();
@@ -221,6 +224,8 @@ __attribute__((noreturn)) static void run_init(struct tsrun_plan *plan)
   tsrun_readonly_paths(plan);
   tsrun_readonly_root(plan);
   tsrun_mounts_done();
+  tsrun_log(TSRUN_LOG_DEBUG, "init: rootfs \"%s\" ready (%zu mounts, %zu masked, %zu read-only paths)",
+            plan->rootfs, plan->n_mounts, plan->n_masked_paths, plan->n_readonly_paths);
   finish_process(plan, exe, sizeof(exe));
 
   /* Blocks until `tsrun start` opens the fifo for reading. */
@@ -294,6 +299,10 @@ int main(int argc, char **argv)
   if (tsrun_plan_decode(&plan, TSRUN_FRAME_PLAN, buf, len, &err) < 0 ||
       tsrun_plan_check_init(&plan, &err) < 0)
     tsrun_fail_error("plan", &err);
+  tsrun_log_set_debug(plan.debug);
+  tsrun_log(TSRUN_LOG_DEBUG, "stage 0[%d]: %s plan: new namespaces 0x%x, %zu to join, %zu mounts, %zu rules of seccomp",
+            (int)getpid(), plan.exec_mode ? "exec" : "create", plan.namespaces, plan.n_ns_paths,
+            plan.n_mounts, plan.n_seccomp_rules);
   /* Stage 0's procfs, made while it is still in the host's namespaces (procfs.h). */
   if (tsrun_procfs_root(&err) < 0)
     tsrun_fail_error("procfs", &err);
@@ -308,6 +317,9 @@ int main(int argc, char **argv)
   tsrun_netdev_open_host_socket(&plan);
   seccomp_listener = tsrun_seccomp_connect_listener(&plan);
   tsrun_join_namespaces(&plan);
+  for (size_t i = 0; i < plan.n_ns_paths; i++)
+    tsrun_log(TSRUN_LOG_DEBUG, "stage 0: joined namespace 0x%x at \"%s\"", plan.ns_paths[i].type,
+              plan.ns_paths[i].path);
   tsrun_enter_time_namespace(&plan);
   pid_t pid = tsrun_clone_init(&plan);
   if (pid == 0) {
@@ -322,6 +334,7 @@ int main(int argc, char **argv)
     close(console_sock);
   if (seccomp_listener >= 0)
     close(seccomp_listener);
+  tsrun_log(TSRUN_LOG_DEBUG, "stage 0: cloned the %s process %d", plan.exec_mode ? "exec'd" : "init", (int)pid);
   send_u32("pid", TSRUN_MSG_PID, (uint32_t)pid);
   if (!plan.stage0_wait)
     _exit(0);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 43
+#define TSRUN_MAX_TAG 44
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -277,6 +277,8 @@ struct tsrun_plan {
   struct tsrun_console_size console_size;
   /* HostMountNamespace (flag): no mount namespace in the config: mounts land in the caller's namespace, under the rootfs, and the init chroots (without it, a plan with no mount namespace is refused) */
   bool host_mount_namespace;
+  /* Debug (flag): tsrun runs with --debug: the helper reports each stage it reaches as a Log debug line */
+  bool debug;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };

@@ -211,11 +211,18 @@ void tsrun_fail_error(const char *step, const tsrun_error_t *err)
   fail_with(step, err->errnum, err->msg);
 }
 
+static bool debug_enabled;
+
+void tsrun_log_set_debug(bool on)
+{
+  debug_enabled = on;
+}
+
 void tsrun_log(uint32_t level, const char *fmt, ...)
 {
   char payload[4 + 1024];
   va_list ap;
-  if (sync_fd < 0)
+  if (sync_fd < 0 || (level == TSRUN_LOG_DEBUG && !debug_enabled))
     return;
   va_start(ap, fmt);
   vsnprintf(payload + 4, sizeof(payload) - 4, fmt, ap);

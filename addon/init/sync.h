@@ -3,6 +3,7 @@
 #define TSRUN_SYNC_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,8 +35,10 @@ __attribute__((noreturn, format(printf, 3, 4)))
 void tsrun_fail(const char *step, int errnum, const char *fmt, ...);
 __attribute__((noreturn))
 void tsrun_fail_error(const char *step, const tsrun_error_t *err);
+/* Debug lines go to Node only when it asked for them (the Debug record: tsrun --debug). */
 __attribute__((format(printf, 2, 3)))
 void tsrun_log(uint32_t level, const char *fmt, ...);
+void tsrun_log_set_debug(bool on);
 
 /* Formats "msg: strerror" (lowercase) into buf; what the fifo and stderr carry. */
 void tsrun_format_errno(char *buf, size_t size, const char *msg, int errnum);

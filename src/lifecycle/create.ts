@@ -135,7 +135,7 @@ async function createLocked(
   const { hostMounts } = record;
   if (hostMounts) undo.push('mounts under the rootfs', () => unmountBelow(plan.rootfs, hostMounts.before));
   const { helper, channel, pid } = await startHelper(
-    encodePlan(plan, { stateDir: paths.dir, stage0Wait: opts.foreground === true }),
+    encodePlan(plan, { stateDir: paths.dir, stage0Wait: opts.foreground === true, debug: log.debugEnabled }),
     plan.preserveFds,
     (abort) => undo.push('init helper', abort),
   );

@@ -154,7 +154,7 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
   const undo = new Undo();
   if (terminal) undo.push('console socket', () => terminal.release());
   try {
-    const started = await startHelper(encodeExecPlan(plan, { stage0Wait: !opts.detach }), plan.preserveFds, (abort) =>
+    const started = await startHelper(encodeExecPlan(plan, { stage0Wait: !opts.detach, debug: log.debugEnabled }), plan.preserveFds, (abort) =>
       undo.push('exec helper', abort),
     );
     const pid = started.pid;

@@ -34,8 +34,9 @@ function encodeProcess(w: RecordWriter, plan: ProcessPlan): void {
 }
 
 /** The Plan payload of a create. */
-export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0Wait: boolean }): Buffer {
+export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0Wait: boolean; debug?: boolean }): Buffer {
   const w = new RecordWriter();
+  if (opts.debug) w.add('Debug');
   w.add('Namespaces', { flags: plan.newNamespaces });
   for (const ns of plan.joinNamespaces) w.add('NsPath', ns);
   for (const line of plan.timeOffsets) w.add('TimeOffset', { line });
@@ -75,8 +76,9 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
 }
 
 /** The Plan payload of an exec: join, then set up only the process (ExecMode). */
-export function encodeExecPlan(plan: ExecPlan, opts: { stage0Wait: boolean }): Buffer {
+export function encodeExecPlan(plan: ExecPlan, opts: { stage0Wait: boolean; debug?: boolean }): Buffer {
   const w = new RecordWriter();
+  if (opts.debug) w.add('Debug');
   w.add('ExecMode');
   for (const ns of plan.joinNamespaces) w.add('NsPath', ns);
   encodeProcess(w, plan);

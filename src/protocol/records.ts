@@ -126,6 +126,7 @@ export const records = {
   SeccompState: rec(41, 'one', 'the container process state JSON sent with the listener fd', [['json', 'str']], 'continue'),
   ConsoleSize: rec(42, 'one', 'process.consoleSize of a terminal: the pty is given this size before the process starts', [['rows', 'u32'], ['cols', 'u32']]),
   HostMountNamespace: rec(43, 'flag', 'no mount namespace in the config: mounts land in the caller\'s namespace, under the rootfs, and the init chroots (without it, a plan with no mount namespace is refused)', []),
+  Debug: rec(44, 'flag', 'tsrun runs with --debug: the helper reports each stage it reaches as a Log debug line', []),
 } satisfies Record<string, RecordDecl>;
 
 export type RecordName = keyof typeof records;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { setup } from '../helpers/fixture.js';
+import { isTsrun } from '../helpers/runtime-under-test.js';
 import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
@@ -77,4 +78,31 @@ test('state: --log-format json without --log prints the JSON error line on stder
 	const line = JSON.parse(r.stderr.trim().split('\n').at(-1));
 	assertErrorLine(line);
 	assert.match(line.msg, /does not exist/);
+});
+
+test('create/exec --debug: debug lines say what the runtime did, in the log in JSON', opts, async (t) => {
+	const c = await setup(t);
+	c.sh('sleep 60');
+	const log = c.path('debug.json');
+	await c.create({ run: { global: ['--debug', '--log', log, '--log-format', 'json'] } });
+	await c.start();
+	await c.run(['exec', c.id, 'true'], { global: ['--debug', '--log', log, '--log-format', 'json'] });
+	const debug = logLines(log).filter((l) => l.level === 'debug');
+	assert.ok(debug.length >= 2, `debug lines: ${JSON.stringify(debug)}`);
+	assert.ok(debug.every((l) => typeof l.msg === 'string' && typeof l.time === 'string'));
+	if (isTsrun) {
+		const text = debug.map((l) => l.msg).join('\n');
+		assert.match(text, /stage 0\[\d+\]: create plan/);
+		assert.match(text, /cloned the init process \d+/);
+		assert.match(text, /init: rootfs .* ready/);
+		assert.match(text, /stage 0\[\d+\]: exec plan: .* to join/);
+		assert.match(text, /joined namespace 0x[0-9a-f]+ at "\/proc\/\d+\/ns\/mnt"/);
+	}
+});
+
+test('create: without --debug the helper sends no debug lines', opts, async (t) => {
+	const c = await setup(t);
+	const log = c.path('quiet.json');
+	await c.create({ run: { global: ['--log', log, '--log-format', 'json'] } });
+	assert.deepEqual(fs.existsSync(log) ? logLines(log).filter((l) => l.level === 'debug') : [], []);
 });
