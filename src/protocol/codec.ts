@@ -3,7 +3,7 @@
  * Pure functions and a writer class, no I/O (channel.ts does the I/O).
  */
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, RECORD_HEADER_BYTES, type MsgType } from './protocol.js';
-import { recordName, records, type FieldKind, type FlagRecord, type RecordDecl, type RecordName, type RecordValue } from './records.js';
+import { records, type FieldKind, type FlagRecord, type RecordDecl, type RecordName, type RecordValue } from './records.js';
 
 /** Packs fields one after another (the record values of records.ts, and the helper's messages). */
 export class FieldWriter {
@@ -36,22 +36,15 @@ export class FieldWriter {
     return this;
   }
 
+  /** A u32 count, then each value written by `write` (strs, u32s, u64s). */
+  list<T>(values: readonly T[], write: (v: T) => unknown): this {
+    this.u32(values.length);
+    for (const v of values) write(v);
+    return this;
+  }
+
   strs(values: readonly string[]): this {
-    this.u32(values.length);
-    for (const v of values) this.str(v);
-    return this;
-  }
-
-  u32s(values: readonly number[]): this {
-    this.u32(values.length);
-    for (const v of values) this.u32(v);
-    return this;
-  }
-
-  u64s(values: readonly (bigint | number)[]): this {
-    this.u32(values.length);
-    for (const v of values) this.u64(v);
-    return this;
+    return this.list(values, (v) => this.str(v));
   }
 
   /** One field of a declared kind (records.ts); pad32 writes 0 whatever it is given. */
@@ -63,8 +56,8 @@ export class FieldWriter {
       case 'pad32': return this.u32(0);
       case 'str': return this.str(value as string);
       case 'strs': return this.strs(value as readonly string[]);
-      case 'u32s': return this.u32s(value as readonly number[]);
-      case 'u64s': return this.u64s(value as readonly (bigint | number)[]);
+      case 'u32s': return this.list(value as readonly number[], (v) => this.u32(v));
+      case 'u64s': return this.list(value as readonly (bigint | number)[], (v) => this.u64(v));
     }
   }
 
@@ -183,25 +176,16 @@ export class FieldReader {
     return v;
   }
 
+  /** A u32 count, then that many values read by `read` (strs, u32s, u64s). */
+  list<T>(read: () => T): T[] {
+    const n = this.u32();
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(read());
+    return out;
+  }
+
   strs(): string[] {
-    const n = this.u32();
-    const out: string[] = [];
-    for (let i = 0; i < n; i++) out.push(this.str());
-    return out;
-  }
-
-  u32s(): number[] {
-    const n = this.u32();
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(this.u32());
-    return out;
-  }
-
-  u64s(): bigint[] {
-    const n = this.u32();
-    const out: bigint[] = [];
-    for (let i = 0; i < n; i++) out.push(this.u64());
-    return out;
+    return this.list(() => this.str());
   }
 
   field(kind: FieldKind): unknown {
@@ -212,8 +196,8 @@ export class FieldReader {
       case 'u64': return this.u64();
       case 'str': return this.str();
       case 'strs': return this.strs();
-      case 'u32s': return this.u32s();
-      case 'u64s': return this.u64s();
+      case 'u32s': return this.list(() => this.u32());
+      case 'u64s': return this.list(() => this.u64());
     }
   }
 
@@ -248,7 +232,7 @@ export function decodeRecord(
   value: Buffer,
   declarations: Record<string, RecordDecl> = records,
 ): { name: string; fields: Record<string, unknown> } {
-  const name = declarations === records ? recordName(tag) : Object.keys(declarations).find((n) => declarations[n].tag === tag);
+  const name = Object.keys(declarations).find((n) => declarations[n].tag === tag);
   if (name === undefined) throw new RangeError(`unknown record tag ${tag}`);
   const r = new FieldReader(value);
   const fields: Record<string, unknown> = {};

@@ -158,10 +158,3 @@ export const Tag = Object.fromEntries(Object.entries(records).map(([name, r]) =>
   readonly [N in RecordName]: (typeof records)[N]['tag'];
 };
 export type TagType = (typeof Tag)[RecordName];
-
-const byTag = new Map<number, RecordName>(Object.entries(records).map(([name, r]) => [r.tag, name as RecordName]));
-
-/** The record name for a tag, or undefined for a tag no record has. */
-export function recordName(tag: number): RecordName | undefined {
-  return byTag.get(tag);
-}
