@@ -68,9 +68,13 @@ export function parseDevicesList(text: string, file = 'devices.list'): DeviceSta
   return state;
 }
 
-/** The state the rules leave a new (allow-all) cgroup in, read as the kernel reads them; pointer per rule. */
+/**
+ * The state the rules describe, read in order as the kernel reads them, starting from deny-all (as
+ * the drivers always did by writing "a" to devices.deny first, and as runc does): rules that only
+ * allow leave everything else denied. Pointer per rule for errors.
+ */
 export function stateOfRules(rules: readonly { rule: DeviceRule; pointer: string }[]): DeviceState {
-  const state: DeviceState = { defaultAllow: true, exceptions: new Map() };
+  const state: DeviceState = { defaultAllow: false, exceptions: new Map() };
   for (const { rule, pointer } of rules) {
     if (rule.type === 'a') {
       // the v1 driver refuses any other "a" rule before this: this one is "all devices, rwm"

@@ -738,6 +738,12 @@ describe('cgroups: v1 apply', () => {
     assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'a', major: 1, access: 'r' }] }), '/linux/resources/devices/0', /type is "a"/);
   });
 
+  test('devices: rules that only allow leave everything else denied (deny-all is where the rules start)', (t) => {
+    const { m, f } = created(t);
+    m.apply({ devices: [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] });
+    assert.equal(f('devices', 'devices.list'), 'c 1:3 rwm\n');
+  });
+
   test('devices: an update writes only what changes, never "a"; the same rules again write nothing', (t) => {
     const { m, h, f } = created(t);
     const base = [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', access: 'm' }];
