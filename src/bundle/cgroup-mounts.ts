@@ -54,7 +54,9 @@ export function expandCgroupMounts(plan: ContainerPlan, placement: CgroupPlaceme
     } else {
       expanded.push({ source: 'tmpfs', destination: dest, type: 'tmpfs', data: 'mode=755', flags: (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, propagation: cm.propagation, bind: false, createFile: false });
       const seen = new Set<string>();
-      for (const dir of Object.values(placement.paths).sort()) {
+      // a hybrid host's unified dir (key "") is joined but not shown inside, as with runc
+      const v1Dirs = Object.entries(placement.paths).filter(([controller]) => controller !== '').map(([, dir]) => dir);
+      for (const dir of v1Dirs.sort()) {
         const mp = hierarchyOf(dir, mountPoints);
         if (!mp || seen.has(mp)) continue;
         seen.add(mp);

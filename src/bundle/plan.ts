@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { MS, memoryPolicyFlags, memoryPolicyModes, namespaceFlags } from '../kernel-tables.js';
 import { containerPath } from './container-path.js';
-import { devNodes, type PlanDevice } from './device-policy.js';
+import { checkDeviceRules, devNodes, type PlanDevice } from './device-policy.js';
 import { parseMountOptions, propagationOptions } from './mount-options.js';
 import { cpuList, planProcess, type ProcessPlan } from './process-plan.js';
 import type { Hook, IdMapping, Linux, Mount, Spec } from './spec-types.js';
@@ -285,6 +285,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   const timeOffsets = checkNamespacedSettings(spec, linux, ns);
   const { mounts, cgroupMounts, devIsBound, readonlyDev } = planMounts(spec, opts);
   const { devices, symlinks } = devNodes(linux.devices ?? [], devIsBound);
+  checkDeviceRules(linux.resources);
   const sysctl = planSysctl(linux, ns);
 
   // The spec: a property the runtime cannot apply is an error, not a silent no-op.

@@ -17,6 +17,7 @@ interface ExecArgs {
   'console-socket'?: string;
   'preserve-fds': number;
   'ignore-paused': boolean;
+  cgroup: string[];
 }
 
 export const exec = command<ExecArgs>({
@@ -40,7 +41,11 @@ export const exec = command<ExecArgs>({
     'ignore-paused': { type: 'boolean', default: false, describe: 'exec even if the container is paused' },
     'process-label': { type: 'string', describe: 'SELinux label (not supported: ignored)', hidden: true },
     apparmor: { type: 'string', describe: 'AppArmor profile (not supported: ignored)', hidden: true },
-    cgroup: { type: 'string', describe: 'sub-cgroup to join (not supported: ignored)', hidden: true },
+    cgroup: {
+      type: 'array',
+      default: [],
+      describe: 'run the process in an existing sub-cgroup of the container\'s: PATH, or CONTROLLER[,CONTROLLER]:PATH on cgroup v1 (repeatable)',
+    },
   },
   run: async (a) => {
     const { execInContainer } = await import('../lifecycle/exec.js');
@@ -69,6 +74,7 @@ export const exec = command<ExecArgs>({
       consoleSocket: a['console-socket'],
       preserveFds: a['preserve-fds'],
       ignorePaused: a['ignore-paused'],
+      cgroup: a.cgroup.map(String),
     }).catch(failed);
   },
 });

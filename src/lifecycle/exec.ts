@@ -18,6 +18,9 @@ import { ProcessHandle, readProcStat } from '../state/proc.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { Msg } from '../protocol/protocol.js';
 import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
+import { addPidToDirs } from '../cgroups/common.js';
+import { realCgroupFs } from '../cgroups/fs.js';
+import { execCgroupDirs, parseSubCgroupArgs } from '../cgroups/sub-cgroup.js';
 import { recordedCgroup } from './cgroup.js';
 import { writePidFile } from './create.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
@@ -44,6 +47,8 @@ export interface ExecOptions {
   consoleSocket?: string;
   preserveFds: number;
   ignorePaused: boolean;
+  /** --cgroup: PATH, or CONTROLLER[,CONTROLLER]:PATH (v1, repeatable): an existing sub-cgroup to join */
+  cgroup?: string[];
 }
 
 /** /proc/<pid>/ns names, user first: joining it first gives the rights to join the others. */
@@ -143,6 +148,8 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
     throw stateError('cannot exec in a container without a mount namespace (its root is a chroot in the caller\'s namespace)');
   }
   const proc = execProcess(record, opts);
+  // resolved before anything starts: a bad --cgroup leaves nothing behind
+  const joinDirs = opts.cgroup?.length ? execCgroupDirs(record.cgroup.paths, parseSubCgroupArgs(opts.cgroup)) : undefined;
   const terminal = !opts.detach && proc.terminal === true && !opts.consoleSocket ? ownConsole() : undefined;
   const plan = buildExecPlan(proc, containerNamespaces(record.pid), {
     consoleSocket: terminal?.path ?? opts.consoleSocket,
@@ -166,7 +173,9 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
       proc.close();
     });
     try {
-      recordedCgroup(record).addProcess(pid);
+      // before Continue: the process runs nothing of its own until it is in its cgroup
+      if (joinDirs) addPidToDirs(realCgroupFs, joinDirs, pid);
+      else recordedCgroup(record).addProcess(pid);
     } catch (err) {
       throw wrap(err, "add the process to the container's cgroup");
     }
