@@ -93,12 +93,12 @@ int tsrun_lsm_check(const struct tsrun_lsm_host *host, const char *apparmor_prof
                     const char *selinux_label, tsrun_error_t *err)
 {
   if (apparmor_profile && apparmor_profile[0] && !host->apparmor)
-    return tsrun_error(err, EINVAL,
-                       "apparmor profile \"%s\" is specified in config, but apparmor is not enabled on this host",
+    return tsrun_error(err, 0,
+                       "/process/apparmorProfile: apparmor profile \"%s\" is specified in config, but apparmor is not enabled on this host",
                        apparmor_profile);
   if (selinux_label && selinux_label[0] && !host->selinux)
-    return tsrun_error(err, EINVAL,
-                       "selinux label \"%s\" is specified in config, but selinux is disabled or not supported",
+    return tsrun_error(err, 0,
+                       "/process/selinuxLabel: selinux label \"%s\" is specified in config, but selinux is disabled or not supported",
                        selinux_label);
   return 0;
 }

@@ -37,8 +37,9 @@ const struct tsrun_lsm_host *tsrun_lsm_host(void);
 
 void tsrun_lsm_detect(const struct tsrun_lsm_env *env, struct tsrun_lsm_host *host);
 
-/* A profile or label (NULL: none) the host cannot apply is refused, as runc refuses it (where it
- * would write, the kernel answers EINVAL): -1 with *err, nothing written. */
+/* A profile or label (NULL or "": none) the host cannot apply is refused, as runc refuses it
+ * (where it would write, the kernel answers EINVAL): -1 with *err naming the field, nothing
+ * written. */
 int tsrun_lsm_check(const struct tsrun_lsm_host *host, const char *apparmor_profile,
                     const char *selinux_label, tsrun_error_t *err);
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { setup } from '../helpers/fixture.js';
+import { setup, setupRunning } from '../helpers/fixture.js';
 import { isAlive } from '../helpers/proc.js';
 import { needsRoot } from '../helpers/test-run.js';
 
@@ -36,13 +36,6 @@ async function refused(c, pattern) {
 	assert.match(r.stderr, pattern);
 	await c.run(['state', c.id], { expectExit: 'nonzero' });
 	return r;
-}
-
-async function running(t) {
-	const c = await setup(t, { args: ['sleep', '1000'] });
-	const { pid } = await c.create();
-	await c.start();
-	return { c, pid };
 }
 
 test('run: process.apparmorProfile on a host without AppArmor fails before the process starts (as runc)', withoutAppArmor, async (t) => {
@@ -89,7 +82,7 @@ test('run: linux.mountLabel on a host without SELinux: mqueue is mounted without
 });
 
 test('exec: --apparmor and --process-label on a host without the LSM fail; the container runs on', { ...opts, skip: opts.skip || ((hostHasAppArmor || hostHasSelinux) && 'the host has AppArmor or SELinux') }, async (t) => {
-	const { c, pid } = await running(t);
+	const { c, pid } = await setupRunning(t);
 	const a = await c.run(['exec', '--apparmor', 'tsrun-test-profile', c.id, 'echo', 'the-process-ran'], { expectExit: 255 });
 	assert.match(a.stderr, /apparmor/i);
 	const s = await c.run(['exec', '--process-label', SELINUX_LABEL, c.id, 'echo', 'the-process-ran'], { expectExit: 255 });

@@ -331,3 +331,24 @@ test('plan: the recursive mount options ("rro" family) become MOUNT_ATTR_* to se
   assert.deepEqual([b.recAttrSet, b.recAttrClr], [0x20, 0x70 | 0x8]);
   assert.equal(a.data, '', 'not passed to the filesystem');
 });
+
+test('exec: --apparmor and --process-label replace the container\'s; process.json without them keeps the container\'s (as runc)', async () => {
+  const { execProcess } = await import('../../dist/lifecycle/exec.js');
+  const record = { process: { cwd: '/', args: ['sh'], apparmorProfile: 'container-profile', selinuxLabel: 'u:r:container_t:s0' } };
+  const flags = { args: ['true'], tty: false, env: [], additionalGids: [], caps: [], noNewPrivs: false };
+  const inherited = execProcess(record, flags);
+  assert.deepEqual([inherited.apparmorProfile, inherited.selinuxLabel], ['container-profile', 'u:r:container_t:s0']);
+  const replaced = execProcess(record, { ...flags, apparmorProfile: 'other', processLabel: 'u:r:other_t:s0' });
+  assert.deepEqual([replaced.apparmorProfile, replaced.selinuxLabel], ['other', 'u:r:other_t:s0']);
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/tsrun-unit-exec-');
+  try {
+    writeFileSync(`${dir}/p.json`, JSON.stringify({ cwd: '/', args: ['true'], apparmorProfile: '' }));
+    const fromFile = execProcess(record, { ...flags, processFile: `${dir}/p.json` });
+    assert.deepEqual([fromFile.apparmorProfile, fromFile.selinuxLabel], ['container-profile', 'u:r:container_t:s0']);
+    writeFileSync(`${dir}/p.json`, JSON.stringify({ cwd: '/', args: ['true'], selinuxLabel: 'u:r:mine_t:s0' }));
+    assert.equal(execProcess(record, { ...flags, processFile: `${dir}/p.json` }).selinuxLabel, 'u:r:mine_t:s0');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
