@@ -49,7 +49,7 @@ int tsrun_lsm_set_exec(const struct tsrun_lsm_env *env, const struct tsrun_lsm_h
                        const char *apparmor_profile, const char *selinux_label, tsrun_error_t *err);
 
 /* attr/keycreate: the label of keyrings the process creates (label NULL or "" resets it). Only
- * with SELinux enabled, as go-selinux. */
+ * with SELinux enabled, and no error where the kernel has no such file, as go-selinux. */
 int tsrun_lsm_set_keycreate(const struct tsrun_lsm_env *env, const struct tsrun_lsm_host *host,
                             const char *label, tsrun_error_t *err);
 

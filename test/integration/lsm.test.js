@@ -102,6 +102,13 @@ test('run: process.apparmorProfile "unconfined" is the process\'s profile where 
 	assert.match(await c.inside('cat /proc/self/attr/current'), /^unconfined/);
 });
 
+test('run: process.selinuxLabel is the process\'s label where the host has SELinux (the caller\'s own label)', { ...opts, skip: opts.skip || (!hostHasSelinux && 'the host has no SELinux') }, async (t) => {
+	const c = await setup(t);
+	const label = fs.readFileSync('/proc/self/attr/current', 'utf8').replace(/\0?\n?$/, '');
+	c.config.process.selinuxLabel = label;
+	assert.equal((await c.inside('cat /proc/self/attr/current')).replace(/\0?\n?$/, ''), label);
+});
+
 test('features: linux.apparmor and linux.selinux enabled: the runtime supports them, whatever the host has (as runc)', opts, async (t) => {
 	const c = await setup(t);
 	const f = JSON.parse((await c.run(['features'])).stdout);

@@ -195,6 +195,9 @@ static void test_selinux(void)
   CHECK(tsrun_lsm_set_keycreate(&env, &host, NULL, &err) == 0, "%s", err.msg);
   CHECK(strcmp(get("proc/thread-self/attr/keycreate"), "") == 0, "keycreate reset by an empty write");
   CHECK(tsrun_lsm_set_exec(&env, &host, "docker-default", label, &err) == -1, "SELinux alone: a profile is refused");
+  rm("proc/thread-self/attr/keycreate");
+  CHECK(tsrun_lsm_set_keycreate(&env, &host, label, &err) == 0, "a kernel without attr/keycreate: nothing to do");
+  CHECK(strcmp(get("proc/thread-self/attr/keycreate"), "(missing)") == 0, "and nothing made");
 
   reset_tree();
   with_selinux("kernel\0", 7);
