@@ -125,7 +125,7 @@ static int write_attr(const struct tsrun_lsm_env *env, const char *path, const c
 }
 
 /* runc's changeOnExec (libapparmor's aa_change_onexec): the AppArmor directory of attr/ where
- * the kernel has one (5.8 and later, where LSMs stack), else attr/exec itself. */
+ * the kernel has one (kernels where LSMs can stack), else attr/exec itself, in that order. */
 static int apparmor_change_onexec(const struct tsrun_lsm_env *env, const char *profile, tsrun_error_t *err)
 {
   char value[4096];
