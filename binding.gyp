@@ -25,6 +25,7 @@
         "addon/init/mounts.c",
         "addon/init/inroot.c",
         "addon/init/procfs.c",
+        "addon/init/lsm.c",
         "addon/init/process.c",
         "addon/init/hooks.c",
         "addon/init/terminal.c",

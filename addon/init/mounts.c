@@ -19,6 +19,7 @@
 
 #include "cleanup.h"
 #include "inroot.h"
+#include "lsm.h"
 #include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
@@ -185,7 +186,31 @@ static void set_recursive_attrs(int fd, const struct tsrun_mount *m)
   tsrun_fail("mount", errno, "set recursive attributes of \"%s\"", m->destination);
 }
 
-static void mount_one(const struct tsrun_mount *m)
+/* A filesystem mount; one marked MountKind.Label gets linux.mountLabel as its SELinux context
+ * (as runc, whatever the host: without SELinux the kernel refuses the option). An mqueue the
+ * kernel will not label (older kernels) is mounted without the option and its root labeled as a
+ * file, runc's fallback: *label_root says so. */
+static int mount_fs(const char *src, int fd, const struct tsrun_mount *m, const char *label,
+                    bool *label_root)
+{
+  unsigned long flags = m->flags & ~(uint64_t)PROPAGATION_FLAGS;
+  const char *data = m->data[0] ? m->data : NULL;
+  *label_root = false;
+  if (!label || !(m->kind & TSRUN_MOUNT_LABEL))
+    return tsrun_mount_fds(src, -1, fd, m->type, flags, data);
+  char labeled[PATH_MAX];
+  tsrun_error_t err;
+  if (tsrun_lsm_mount_data(m->data, label, labeled, sizeof(labeled), &err) < 0)
+    tsrun_fail("mount", err.errnum, "mount \"%s\" on \"%s\": %s", m->source, m->destination, err.msg);
+  int r = tsrun_mount_fds(src, -1, fd, m->type, flags, labeled);
+  if (r == 0 || strcmp(m->type, "mqueue") != 0)
+    return r;
+  r = tsrun_mount_fds(src, -1, fd, m->type, flags, data);
+  *label_root = r == 0;
+  return r;
+}
+
+static void mount_one(const struct tsrun_mount *m, const char *label)
 {
   tsrun_error_t err;
   bool is_bind = m->kind & TSRUN_MOUNT_BIND;
@@ -209,12 +234,20 @@ static void mount_one(const struct tsrun_mount *m)
                "filesystem \"%s\" must be mounted on ordinary directory \"%s\"", m->type,
                m->destination);
   const char *src = m->source[0] ? m->source : m->type;
+  bool label_root = false;
   if (is_bind) {
     if (tsrun_mount_fds(src, -1, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
-  } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
-                             m->data[0] ? m->data : NULL) < 0) {
-    tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
+  } else if (mount_fs(src, fd, m, label, &label_root) < 0) {
+    bool labeled = label && (m->kind & TSRUN_MOUNT_LABEL);
+    tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"%s%s%s", m->source, m->destination,
+               labeled ? " with linux.mountLabel \"" : "", labeled ? label : "",
+               !labeled ? "" : tsrun_lsm_host()->selinux ? "\"" : "\" (selinux is not enabled on this host)");
+  }
+  if (label_root) {
+    cleanup_close int root = open_checked(m->destination, TSRUN_CREATE_NONE, false, &err);
+    if (root < 0 || tsrun_lsm_label_dir(tsrun_lsm_host(), root, label, &err) < 0)
+      tsrun_fail("mount", err.errnum, "label \"%s\": %s", m->destination, err.msg);
   }
   unsigned long rest = m->flags & ~(uint64_t)(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION_FLAGS);
   bool recursive_attrs = m->rec_attr_set || m->rec_attr_clr;
@@ -237,7 +270,7 @@ static void mount_one(const struct tsrun_mount *m)
 void tsrun_mount_all(const struct tsrun_plan *plan)
 {
   for (size_t i = 0; i < plan->n_mounts; i++)
-    mount_one(&plan->mounts[i]);
+    mount_one(&plan->mounts[i], plan->mount_label);
 }
 
 void tsrun_bind_onto_file(const char *step, const char *source, const char *unsafe_dest)
@@ -486,8 +519,13 @@ void tsrun_mask_paths(const struct tsrun_plan *plan)
     if (fstat(fd, &st) < 0)
       tsrun_fail("masked paths", errno, "stat \"%s\"", path);
     if (S_ISDIR(st.st_mode)) {
-      if (tsrun_mount_fds("tmpfs", -1, fd, "tmpfs", MS_RDONLY, NULL) < 0)
-        tsrun_fail("masked paths", errno, "mask \"%s\" with tmpfs", path);
+      /* labeled, as runc's */
+      char data[PATH_MAX] = "";
+      if (plan->mount_label && tsrun_lsm_mount_data("", plan->mount_label, data, sizeof(data), &err) < 0)
+        tsrun_fail("masked paths", err.errnum, "mask \"%s\": %s", path, err.msg);
+      if (tsrun_mount_fds("tmpfs", -1, fd, "tmpfs", MS_RDONLY, data[0] ? data : NULL) < 0)
+        tsrun_fail("masked paths", errno, "mask \"%s\" with tmpfs%s", path,
+                   plan->mount_label ? " labeled with linux.mountLabel" : "");
     } else if (tsrun_mount_fds(NULL, dev_null, fd, NULL, MS_BIND, NULL) < 0) {
       tsrun_fail("masked paths", errno, "mask \"%s\" with \"/dev/null\"", path);
     }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "lsm.h"
 #include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
@@ -128,11 +129,18 @@ void tsrun_join_session_keyring(const struct tsrun_plan *plan)
 {
   if (plan->session_keyring == NULL)
     return;
+  tsrun_error_t err;
+  /* The new keyring takes the process label, as with runc (SELinux hosts only); reset after. */
+  if (plan->selinux_label && tsrun_lsm_set_keycreate(&tsrun_lsm_kernel, tsrun_lsm_host(), plan->selinux_label, &err) < 0)
+    tsrun_fail_error("keyring", &err);
   long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan->session_keyring, 0, 0, 0);
+  int saved = errno;
+  if (plan->selinux_label && tsrun_lsm_set_keycreate(&tsrun_lsm_kernel, tsrun_lsm_host(), NULL, &err) < 0)
+    tsrun_fail_error("keyring", &err);
   if (id < 0) {
-    if (errno == ENOSYS || errno == EACCES || errno == EPERM)
+    if (saved == ENOSYS || saved == EACCES || saved == EPERM)
       return;
-    tsrun_fail("keyring", errno, "join session keyring \"%s\"", plan->session_keyring);
+    tsrun_fail("keyring", saved, "join session keyring \"%s\"", plan->session_keyring);
   }
   /* possessor: all; user: view, read, search, link; nothing for group and other (as runc) */
   if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1b0000, 0, 0) < 0)

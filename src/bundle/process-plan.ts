@@ -54,6 +54,10 @@ export interface ProcessPlan {
   consoleSize?: { rows: number; cols: number };
   /** the container's linux.seccomp, for the init and every exec alike */
   seccomp?: SeccompPlan;
+  /** process.apparmorProfile ("" is none, as runc); tsrun-init refuses it where AppArmor is not enabled */
+  apparmorProfile?: string;
+  /** process.selinuxLabel ("" is none); tsrun-init refuses it where SELinux is not enabled */
+  selinuxLabel?: string;
   warnings: string[];
 }
 
@@ -124,8 +128,6 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
   if (!terminal && opts.consoleSocket) {
     throw usageError('cannot use console socket if tsrun will not detach or allocate tty');
   }
-  if (proc.apparmorProfile) warnings.push('process.apparmorProfile is not applied: AppArmor is not supported');
-  if (proc.selinuxLabel) warnings.push('process.selinuxLabel is not applied: SELinux is not supported');
 
   let scheduler: PlanScheduler | undefined;
   if (proc.scheduler) {
@@ -173,6 +175,8 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
     cpuAffinity,
     consoleSize: terminal && proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
     seccomp: planSeccomp(opts.seccomp),
+    apparmorProfile: proc.apparmorProfile || undefined,
+    selinuxLabel: proc.selinuxLabel || undefined,
     warnings,
   };
 }

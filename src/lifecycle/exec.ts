@@ -42,6 +42,10 @@ export interface ExecOptions {
   additionalGids: number[];
   caps: string[];
   noNewPrivs: boolean;
+  /** --apparmor: replaces the container's process.apparmorProfile */
+  apparmorProfile?: string;
+  /** --process-label: replaces the container's process.selinuxLabel */
+  processLabel?: string;
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
@@ -92,6 +96,9 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
     if (proc.capabilities === undefined && base?.capabilities) proc.capabilities = structuredClone(base.capabilities);
     if (proc.noNewPrivileges === undefined && base?.noNewPrivileges) proc.noNewPrivileges = true;
     if (proc.rlimits === undefined && base?.rlimits) proc.rlimits = structuredClone(base.rlimits);
+    // As runc: an empty or absent label or profile is the container's.
+    if (!proc.apparmorProfile && base?.apparmorProfile) proc.apparmorProfile = base.apparmorProfile;
+    if (!proc.selinuxLabel && base?.selinuxLabel) proc.selinuxLabel = base.selinuxLabel;
     return proc;
   }
   if (!opts.args.length) throw usageError('exec needs a command, or --process');
@@ -117,6 +124,8 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
     for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), ...opts.caps];
   }
   if (opts.noNewPrivs) proc.noNewPrivileges = true;
+  if (opts.apparmorProfile) proc.apparmorProfile = opts.apparmorProfile;
+  if (opts.processLabel) proc.selinuxLabel = opts.processLabel;
   return proc;
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { cgroupDirs, cgroupProcs, isCgroupV1 } from '../helpers/cgroups.js';
-import { setup } from '../helpers/fixture.js';
+import { setupRunning } from '../helpers/fixture.js';
 import { isAlive, nsInode, parseStatus } from '../helpers/proc.js';
 import { notOnRunc } from '../helpers/runtime-under-test.js';
 import { needsRoot } from '../helpers/test-run.js';
@@ -12,15 +12,8 @@ import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 
-async function running(t) {
-	const c = await setup(t, { args: ['sleep', '1000'] });
-	const { pid } = await c.create();
-	await c.start();
-	return { c, pid };
-}
-
 test('exec: the process joins every namespace of the container and its cgroup', opts, async (t) => {
-	const { c, pid } = await running(t);
+	const { c, pid } = await setupRunning(t);
 	const pidFile = c.path('exec.pid');
 	await c.run(['exec', '--detach', '--pid-file', pidFile, c.id, 'sleep', '1000'], { detached: true });
 	const execPid = Number(fs.readFileSync(pidFile, 'utf8'));
@@ -36,7 +29,7 @@ test('exec: the process joins every namespace of the container and its cgroup', 
 });
 
 test('exec: in the foreground it returns the process\'s output and exit status', opts, async (t) => {
-	const { c } = await running(t);
+	const { c } = await setupRunning(t);
 	const r = await c.run(['exec', c.id, 'sh', '-c', 'echo pid=$$; echo err >&2; exit 7'], { expectExit: 7 });
 	assert.match(r.stdout, /^pid=\d+\n$/);
 	assert.notEqual(r.stdout, 'pid=1\n', 'not the init');
@@ -44,7 +37,7 @@ test('exec: in the foreground it returns the process\'s output and exit status',
 });
 
 test('exec: --env, --cwd and --user apply on top of the container\'s process', opts, async (t) => {
-	const { c } = await running(t);
+	const { c } = await setupRunning(t);
 	const r = await c.run(['exec', '--env', 'FOO=bar', '--env', 'PATH=/bin', '--cwd', '/tmp', '--user', '1000:1000', c.id, 'sh', '-c', 'echo "$FOO $PATH $(pwd)"; cat /proc/self/status']);
 	assert.match(r.stdout, /^bar \/bin \/tmp\n/);
 	const st = parseStatus(r.stdout.slice(r.stdout.indexOf('\n') + 1));
@@ -53,7 +46,7 @@ test('exec: --env, --cwd and --user apply on top of the container\'s process', o
 });
 
 test('exec: --process takes a whole process.json (what containerd and podman send)', opts, async (t) => {
-	const { c } = await running(t);
+	const { c } = await setupRunning(t);
 	const file = c.path('process.json');
 	fs.writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'echo "$X $(pwd)"; grep NoNewPrivs /proc/self/status'], env: ['X=from-json', 'PATH=/bin'], cwd: '/etc', user: { uid: 0, gid: 0 }, noNewPrivileges: true }));
 	const r = await c.run(['exec', '--process', file, c.id]);
@@ -61,14 +54,14 @@ test('exec: --process takes a whole process.json (what containerd and podman sen
 });
 
 test('exec: --tty gives the process a terminal', { ...opts, skip: opts.skip || notOnRunc('exec -t needs a controlling /dev/tty in the caller') }, async (t) => {
-	const { c } = await running(t);
+	const { c } = await setupRunning(t);
 	const r = await c.run(['exec', '--tty', c.id, 'sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-a-tty']);
 	assert.match(r.stdout, /^\/dev\/pts\/\d+\r?$/m);
 	assert.match(r.stdout, /stdin-is-a-tty/);
 });
 
 test('exec: refused in a stopped container, and in a paused one without --ignore-paused', opts, async (t) => {
-	const { c, pid } = await running(t);
+	const { c, pid } = await setupRunning(t);
 	await c.run(['pause', c.id]);
 	// exit 255 (as runc): apart from any status of the process itself
 	const paused = await c.run(['exec', c.id, 'true'], { expectExit: 255 });
