@@ -52,6 +52,28 @@ test('exec: --env, --cwd and --user apply on top of the container\'s process', o
 	assert.match(st.Gid, /^1000\s+1000\s+1000\s+1000$/);
 });
 
+test('exec: a cwd the exec user cannot reach is entered before the user switch, as runc (--user 1000 in /root, --user 0 in a dir of uid 42)', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	fs.chmodSync(`${c.rootfs}/root`, 0o700);
+	c.config.process.cwd = '/root';
+	await c.create();
+	await c.start();
+	const r = await c.run(['exec', '--user', '1000:1000', c.id, 'sh', '-c', 'pwd; id -u']);
+	assert.equal(r.stdout, '/root\n1000\n');
+	// runc's own test (cwd.bats): the container's user owns a 0700 cwd, root without
+	// CAP_DAC_OVERRIDE in its capabilities execs there.
+	const d = await setup(t, { args: ['sleep', '1000'] });
+	fs.mkdirSync(`${d.rootfs}/home/u42`);
+	fs.chownSync(`${d.rootfs}/home/u42`, 42, 42);
+	fs.chmodSync(`${d.rootfs}/home/u42`, 0o700);
+	d.config.process.user = { uid: 42, gid: 42 };
+	d.config.process.cwd = '/home/u42';
+	await d.create();
+	await d.start();
+	const r0 = await d.run(['exec', '--user', '0', d.id, 'sh', '-c', 'pwd; id -u']);
+	assert.equal(r0.stdout, '/home/u42\n0\n');
+});
+
 test('exec: --process takes a whole process.json (what containerd and podman send)', opts, async (t) => {
 	const { c } = await running(t);
 	const file = c.path('process.json');

@@ -7,6 +7,7 @@ import { setup } from '../helpers/fixture.js';
 import { hasNs, hostNs, nsInode, procStatus } from '../helpers/proc.js';
 import { notOnRunc } from '../helpers/runtime-under-test.js';
 import { needsRoot, RUN_ID } from '../helpers/test-run.js';
+import { inUserNamespace } from '../helpers/userns.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 const HAS_IP = ['/usr/sbin/ip', '/usr/bin/ip', '/sbin/ip', '/bin/ip'].some((p) => fs.existsSync(p));
@@ -60,11 +61,7 @@ test('create: a user namespace gets the uid_map and gid_map of the config', opts
 
 test('run: inside a user namespace the process sees uid 0 mapped', opts, async (t) => {
 	const c = await setup(t);
-	c.config.linux.namespaces.push({ type: 'user' });
-	c.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-	c.config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-	c.config.mounts = c.config.mounts.filter((m) => !['/sys', '/sys/fs/cgroup'].includes(m.destination));
-	await execa('chown', ['-R', '100000:100000', c.rootfs]);
+	await inUserNamespace(c);
 	const out = await c.inside('id -u; cat /proc/self/uid_map');
 	const [uid, map] = out.trim().split('\n');
 	assert.equal(uid, '0');

@@ -8,6 +8,7 @@ import { setup } from '../helpers/fixture.js';
 import { parseStatus } from '../helpers/proc.js';
 import { notOnRunc } from '../helpers/runtime-under-test.js';
 import { needsRoot } from '../helpers/test-run.js';
+import { inUserNamespace } from '../helpers/userns.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 /** For process fields runc added in 1.2 (scheduler, ioPriority, execCPUAffinity). */
@@ -144,6 +145,41 @@ test('run: cwd is process.cwd (created if missing)', opts, async (t) => {
 	c.config.process.cwd = '/new/work/dir';
 	c.id = c.newId();
 	assert.equal(await c.inside('pwd'), '/new/work/dir\n');
+});
+
+test('run: a cwd only the runtime can reach (/root, 0700) is entered before the user switch, as runc', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.user = { uid: 1000, gid: 1000 };
+	c.config.process.cwd = '/root';
+	fs.chmodSync(`${c.rootfs}/root`, 0o700);
+	assert.equal(await c.inside('pwd; [ -r . ] || echo unreadable-for-the-user'), '/root\nunreadable-for-the-user\n');
+});
+
+/** A user namespace (0 → 100000) over a rootfs it owns, with `dir` owned by host uid `ownerUid`
+ * and host gid 0, unmapped there: its root gets no CAP_DAC_OVERRIDE over it, only its owner may
+ * enter it. */
+async function usernsWithPrivateDir(t, dir, ownerUid) {
+	const c = await setup(t);
+	await inUserNamespace(c);
+	fs.mkdirSync(`${c.rootfs}${dir}`);
+	fs.chownSync(`${c.rootfs}${dir}`, ownerUid, 0);
+	fs.chmodSync(`${c.rootfs}${dir}`, 0o700);
+	c.config.process.user = { uid: 42, gid: 42 };
+	c.config.process.cwd = dir;
+	return c;
+}
+
+test('run: a cwd only the process user can reach is entered after the user switch, as runc', opts, async (t) => {
+	const c = await usernsWithPrivateDir(t, '/work', 100042);
+	assert.equal(await c.inside('pwd; id -u; ls -d .'), '/work\n42\n.\n');
+});
+
+test('run: a cwd neither the runtime nor the process user can reach is an error naming it', opts, async (t) => {
+	const c = await usernsWithPrivateDir(t, '/work', 100043);
+	c.sh('echo should-not-run');
+	const r = await c.runFg({ expectExit: 'nonzero' });
+	assert.doesNotMatch(r.stdout, /should-not-run/);
+	assert.match(r.stderr, /chdir.*\/work.*permission denied/is);
 });
 
 test('run: args are exec-ed as given (no shell), found via PATH', opts, async (t) => {
