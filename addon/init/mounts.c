@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "bindsrc.h"
 #include "cleanup.h"
 #include "inroot.h"
 #include "procfs.h"
@@ -185,14 +186,22 @@ static void set_recursive_attrs(int fd, const struct tsrun_mount *m)
   tsrun_fail("mount", errno, "set recursive attributes of \"%s\"", m->destination);
 }
 
-static void mount_one(const struct tsrun_mount *m)
+static void mount_one(const struct tsrun_mount *m, size_t index)
 {
   tsrun_error_t err;
   bool is_bind = m->kind & TSRUN_MOUNT_BIND;
   enum tsrun_create create = TSRUN_CREATE_DIR;
   struct stat st;
-  if ((m->kind & TSRUN_MOUNT_CREATE_FILE) ||
-      (is_bind && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)))
+  /* A source we cannot stat ourselves (a user namespace's root before a 0700 host directory) is
+   * bound from the fd stage 0 opened for it, if it could (bindsrc.c); as runc does. */
+  int source_fd = -1;
+  bool have_source = false;
+  if (is_bind) {
+    have_source = stat(m->source, &st) == 0;
+    if (!have_source && (source_fd = tsrun_bind_source_fd(index)) >= 0)
+      have_source = fstat(source_fd, &st) == 0;
+  }
+  if ((m->kind & TSRUN_MOUNT_CREATE_FILE) || (have_source && !S_ISDIR(st.st_mode)))
     create = TSRUN_CREATE_FILE;
 
   /* procfs and sysfs land exactly where the config says, never where the image points: a
@@ -210,7 +219,7 @@ static void mount_one(const struct tsrun_mount *m)
                m->destination);
   const char *src = m->source[0] ? m->source : m->type;
   if (is_bind) {
-    if (tsrun_mount_fds(src, -1, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+    if (tsrun_mount_fds(source_fd >= 0 ? NULL : src, source_fd, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
   } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
                              m->data[0] ? m->data : NULL) < 0) {
@@ -236,8 +245,10 @@ static void mount_one(const struct tsrun_mount *m)
 
 void tsrun_mount_all(const struct tsrun_plan *plan)
 {
+  tsrun_bind_sources_receive(plan);
   for (size_t i = 0; i < plan->n_mounts; i++)
-    mount_one(&plan->mounts[i]);
+    mount_one(&plan->mounts[i], i);
+  tsrun_bind_sources_close();
 }
 
 void tsrun_bind_onto_file(const char *step, const char *source, const char *unsafe_dest)
