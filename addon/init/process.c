@@ -26,8 +26,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static const char *const default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 void tsrun_set_oom_score_adj(const struct tsrun_plan *plan)
 {
   if (!plan->has_oom_score_adj)
@@ -202,12 +200,14 @@ void tsrun_set_user(const struct tsrun_plan *plan)
     tsrun_fail("no_new_privileges", errno, "set no_new_privs");
 }
 
+/* The process's own PATH, NULL without one: then, as runc (Go's LookPath with PATH unset), a
+ * name without a slash is found nowhere; no default is made up. */
 static const char *env_path(char *const *env)
 {
   for (; env && *env; env++)
     if (strncmp(*env, "PATH=", 5) == 0)
       return *env + 5;
-  return default_path;
+  return NULL;
 }
 
 int tsrun_find_executable(const char *name, char *const *env, char *out, size_t out_size,
@@ -222,7 +222,7 @@ int tsrun_find_executable(const char *name, char *const *env, char *out, size_t 
     return 0;
   }
   const char *p = env_path(env);
-  for (;;) {
+  while (p != NULL) {
     const char *end = strchrnul(p, ':');
     int dl = (int)(end - p);
     /* An empty PATH entry means the current directory, as in a shell. */

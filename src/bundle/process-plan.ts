@@ -164,7 +164,7 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
     oomScoreAdj: proc.oomScoreAdj,
     cwd: proc.cwd,
     args: proc.args,
-    env: proc.env ?? [],
+    env: processEnv(proc.env ?? []),
     terminal,
     consoleSocket: opts.consoleSocket,
     preserveFds: opts.preserveFds ?? 0,
@@ -175,6 +175,25 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
     seccomp: planSeccomp(opts.seccomp),
     warnings,
   };
+}
+
+/**
+ * process.env as runc hands it to execve: each entry NAME=VALUE with a name (else a config error),
+ * a name given twice keeps its first place and its last value (what exec's --env relies on to
+ * override the container's), and an empty HOME counts as none, so the helper puts the user's home
+ * from the container's /etc/passwd there (runc 1.1 and the newest alike).
+ */
+export function processEnv(env: string[]): string[] {
+  const byName = new Map<string, string>();
+  env.forEach((kv, i) => {
+    const eq = kv.indexOf('=');
+    if (eq < 0) throw configError(`/process/env/${i}`, `invalid environment variable ${JSON.stringify(kv)}: missing '='`);
+    if (eq === 0) throw configError(`/process/env/${i}`, `invalid environment variable ${JSON.stringify(kv)}: name cannot be empty`);
+    if (kv.includes('\0')) throw configError(`/process/env/${i}`, `invalid environment variable ${JSON.stringify(kv.slice(0, eq))}: contains a NUL byte`);
+    byName.set(kv.slice(0, eq), kv);
+  });
+  if (byName.get('HOME') === 'HOME=') byName.delete('HOME');
+  return [...byName.values()];
 }
 
 /** `tsrun exec`: the process plan plus the namespaces to join. */

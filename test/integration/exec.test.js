@@ -52,6 +52,28 @@ test('exec: --env, --cwd and --user apply on top of the container\'s process', o
 	assert.match(st.Gid, /^1000\s+1000\s+1000\s+1000$/);
 });
 
+test('exec: --env overrides a variable of the container\'s env: one entry, the last value (as runc)', opts, async (t) => {
+	const { c } = await running(t);
+	const r = await c.run(['exec', '--env', 'TERM=dumb', '--env', 'NEW=1', '--env', 'NEW=2', c.id, 'env']);
+	const lines = r.stdout.split('\n');
+	assert.deepEqual(lines.filter((l) => l.startsWith('TERM=')), ['TERM=dumb']);
+	assert.deepEqual(lines.filter((l) => l.startsWith('NEW=')), ['NEW=2']);
+	assert.ok(lines.some((l) => l.startsWith('PATH=/usr/local/sbin')), 'the container\'s PATH is kept');
+});
+
+test('exec: without HOME in the env, HOME is the exec user\'s passwd home; --env HOME wins (as runc)', opts, async (t) => {
+	const { c } = await running(t);
+	assert.ok(!c.config.process.env.some((e) => e.startsWith('HOME=')));
+	const home = async (...flags) => (await c.run(['exec', ...flags, c.id, 'sh', '-c', 'echo "$HOME"'])).stdout;
+	assert.equal(await home(), '/root\n');
+	assert.equal(await home('--user', '1000:1000'), '/home/user\n');
+	assert.equal(await home('--user', '4242'), '/\n', 'a uid /etc/passwd does not know: "/"');
+	assert.equal(await home('--user', '1000:1000', '--env', 'HOME=/custom'), '/custom\n');
+	const file = c.path('process.json');
+	fs.writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'echo "$HOME"'], env: ['PATH=/bin'], cwd: '/', user: { uid: 1000, gid: 1000 } }));
+	assert.equal((await c.run(['exec', '--process', file, c.id])).stdout, '/home/user\n', 'process.json too');
+});
+
 test('exec: a cwd the exec user cannot reach is entered before the user switch, as runc (--user 1000 in /root, --user 0 in a dir of uid 42)', opts, async (t) => {
 	const c = await setup(t, { args: ['sleep', '1000'] });
 	fs.chmodSync(`${c.rootfs}/root`, 0o700);

@@ -245,6 +245,39 @@ test('run: HOME from process.env is kept', opts, async (t) => {
 	assert.equal(await c.inside('echo "$HOME"'), '/custom\n');
 });
 
+test('run: a name given twice in process.env is passed once, with its last value (as runc)', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.env = ['PATH=/bin:/sbin', 'FOO=first', 'BAR=x', 'FOO=last'];
+	const out = await c.inside('env');
+	assert.deepEqual(out.split('\n').filter((l) => l.startsWith('FOO=')), ['FOO=last']);
+});
+
+test('run: an empty HOME in process.env counts as none: the user\'s passwd home is set (as runc)', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.env = [...c.config.process.env, 'HOME='];
+	c.config.process.user = { uid: 1000, gid: 1000 };
+	assert.equal(await c.inside('echo "$HOME"; env | grep -c ^HOME='), '/home/user\n1\n');
+});
+
+test('run: without PATH in process.env a bare command name is not found (no default PATH, as runc); a path runs', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.env = ['TERM=xterm'];
+	c.config.process.args = ['sh', '-c', 'echo ran'];
+	const r = await c.runFg({ expectExit: 'nonzero' });
+	assert.doesNotMatch(r.stdout, /ran/);
+	assert.match(r.stderr, /exec: \\?"sh\\?": executable file not found in \$PATH/);
+	c.id = c.newId();
+	c.config.process.args = ['/bin/sh', '-c', 'echo ran'];
+	assert.equal((await c.runFg()).stdout, 'ran\n');
+});
+
+test('create: a process.env entry without "=" is refused', opts, async (t) => {
+	const c = await setup(t);
+	c.config.process.env = [...c.config.process.env, 'NOVALUE'];
+	const r = await c.create({ expectExit: 'nonzero' });
+	assert.match(r.stderr, /invalid environment.*NOVALUE/);
+});
+
 test('run: linux.personality LINUX32 makes uname report a 32-bit machine', { ...opts, skip: opts.skip || (process.arch !== 'x64' && 'needs x86_64') }, async (t) => {
 	const c = await setup(t);
 	c.config.linux.personality = { domain: 'LINUX32' };
