@@ -88,6 +88,9 @@ function capabilityMask(names: string[] | undefined, set: string, capLastCap: nu
 export interface ProcessPlanOptions {
   consoleSocket?: string;
   preserveFds?: number;
+  /** socket activation (create and run): tsrun's LISTEN_FDS, passed as fds 3.. before the preserved
+   * ones, with LISTEN_FDS=N and LISTEN_PID=1 added to the env, as runc does */
+  listenFds?: number;
   /** /proc/sys/kernel/cap_last_cap of this host */
   capLastCap?: number;
   /** the container's linux.seccomp */
@@ -164,10 +167,10 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
     oomScoreAdj: proc.oomScoreAdj,
     cwd: proc.cwd,
     args: proc.args,
-    env: processEnv(proc.env ?? []),
+    env: processEnv([...(proc.env ?? []), ...(opts.listenFds ? [`LISTEN_FDS=${opts.listenFds}`, 'LISTEN_PID=1'] : [])]),
     terminal,
     consoleSocket: opts.consoleSocket,
-    preserveFds: opts.preserveFds ?? 0,
+    preserveFds: (opts.listenFds ?? 0) + (opts.preserveFds ?? 0),
     scheduler,
     ioPriority,
     cpuAffinity,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { cgroupDirs, cgroupProcs, isCgroupV1 } from '../helpers/cgroups.js';
+import { fdNumbers, fdsAfterExec } from '../helpers/fds.js';
 import { setup } from '../helpers/fixture.js';
 import { isAlive, nsInode, parseStatus } from '../helpers/proc.js';
 import { notOnRunc } from '../helpers/runtime-under-test.js';
@@ -94,6 +95,32 @@ test('exec: a cwd the exec user cannot reach is entered before the user switch, 
 	await d.start();
 	const r0 = await d.run(['exec', '--user', '0', d.id, 'sh', '-c', 'pwd; id -u']);
 	assert.equal(r0.stdout, '/home/u42\n0\n');
+});
+
+test('exec: the exec\'d process holds only fds 0, 1 and 2 (foreground and detached), with --preserve-fds 1 also fd 3', opts, async (t) => {
+	const { c } = await running(t);
+	const pidOf = async (name) => {
+		const file = c.path(name);
+		await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim(), 10_000, `${name} written`);
+		return Number(fs.readFileSync(file, 'utf8'));
+	};
+	const fg = c.run(['exec', '--pid-file', c.path('fg.pid'), c.id, 'sleep', '1000'], { detached: true, expectExit: null });
+	const fgPid = await pidOf('fg.pid');
+	const inFg = await fdNumbers(fgPid);
+	process.kill(fgPid, 'SIGKILL');
+	await fg;
+	assert.deepEqual(inFg.numbers, [0, 1, 2], `exec: ${inFg.described}`);
+	await c.run(['exec', '--detach', '--pid-file', c.path('d.pid'), c.id, 'sleep', '1000'], { detached: true });
+	const detached = await fdNumbers(await pidOf('d.pid'));
+	assert.deepEqual(detached.numbers, [0, 1, 2], `exec -d: ${detached.described}`);
+	fs.writeFileSync(c.path('kept'), 'kept\n');
+	const kept = fs.openSync(c.path('kept'), 'r');
+	const notPassed = fs.openSync(c.path('kept'), 'r');
+	t.after(() => [kept, notPassed].forEach((fd) => fs.closeSync(fd)));
+	await c.run(['exec', '--detach', '--preserve-fds', '1', '--pid-file', c.path('p.pid'), c.id, 'sleep', '1000'], { detached: true, extraFds: [kept, notPassed] });
+	const preserved = await fdsAfterExec(await pidOf('p.pid'));
+	assert.deepEqual([...preserved.keys()].sort(), [0, 1, 2, 3], `exec --preserve-fds 1: ${[...preserved]}`);
+	assert.equal(preserved.get(3), c.path('kept'));
 });
 
 test('exec: --process takes a whole process.json (what containerd and podman send)', opts, async (t) => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { test } from 'node:test';
 import { capMask } from '../helpers/capabilities.js';
+import { fdNumbers, fdsAfterExec } from '../helpers/fds.js';
 import { setup } from '../helpers/fixture.js';
 import { parseStatus } from '../helpers/proc.js';
 import { notOnRunc } from '../helpers/runtime-under-test.js';
@@ -230,6 +231,42 @@ test('create: without --preserve-fds only 0, 1, 2 reach the container', opts, as
 	const fds = fs.readFileSync(r.outFile, 'utf8').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
 	assert.equal(fds.length, 4, `fds inside: ${fds}`);
 	assert.deepEqual(fds.slice(0, 3), [0, 1, 2]);
+});
+
+test('run: the process holds only fds 0, 1 and 2, in the foreground and detached (run -d)', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	await c.writeConfig();
+	// In the foreground: the run keeps going while the host looks at the process.
+	const fg = c.run(['run', '--bundle', c.bundle, c.id], { detached: true, expectExit: null, timeoutMs: 60_000 });
+	const st = await c.waitStatus('running');
+	const inFg = await fdNumbers(st.pid);
+	assert.deepEqual(inFg.numbers, [0, 1, 2], `run: ${inFg.described}`);
+	await c.kill(c.id, 'KILL');
+	await fg;
+	c.id = c.newId();
+	await c.run(['run', '--detach', '--bundle', c.bundle, c.id], { detached: true });
+	const detached = await fdNumbers((await c.state()).pid);
+	assert.deepEqual(detached.numbers, [0, 1, 2], `run -d: ${detached.described}`);
+});
+
+test('run: with socket activation (LISTEN_FDS) and --preserve-fds, the process gets the listen fds, then the preserved ones, and nothing else (as runc)', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	const files = ['listen-1', 'listen-2', 'kept', 'not-passed'].map((name) => {
+		fs.writeFileSync(c.path(name), `${name}\n`);
+		const fd = fs.openSync(c.path(name), 'r');
+		t.after(() => fs.closeSync(fd));
+		return fd;
+	});
+	// As systemd starts a socket-activated service: LISTEN_PID is the runtime's own pid.
+	c.commandPrefix = ['sh', '-c', 'LISTEN_PID=$$ LISTEN_FDS=2 exec "$@"', 'sh'];
+	await c.writeConfig();
+	await c.run(['run', '--detach', '--preserve-fds', '1', '--bundle', c.bundle, c.id], { detached: true, extraFds: files });
+	const { pid } = await c.state();
+	const fds = await fdsAfterExec(pid);
+	assert.deepEqual([...fds.keys()].sort(), [0, 1, 2, 3, 4, 5], `fds: ${[...fds]}`);
+	assert.deepEqual([3, 4, 5].map((n) => fds.get(n)), [c.path('listen-1'), c.path('listen-2'), c.path('kept')]);
+	const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+	assert.ok(env.includes('LISTEN_FDS=2') && env.includes('LISTEN_PID=1'), `env: ${env}`);
 });
 
 test('run: without HOME in process.env the process gets its passwd home (runc does this)', opts, async (t) => {
