@@ -186,6 +186,25 @@ static void set_recursive_attrs(int fd, const struct tsrun_mount *m)
   tsrun_fail("mount", errno, "set recursive attributes of \"%s\"", m->destination);
 }
 
+/* A tmpfs over a directory that exists keeps that directory's mode unless the config says
+ * mode= (the newest runc: "mode=<its mode>" goes first in the data, so a later mode= wins); over a
+ * new directory it gets the kernel's default, 1777. Returns the data to mount with (malloc'ed),
+ * or NULL to use the config's as is. */
+static char *tmpfs_mode_data(const struct tsrun_mount *m)
+{
+  tsrun_error_t err;
+  struct stat st;
+  cleanup_close int existing = open_checked(m->destination, TSRUN_CREATE_NONE, false, &err);
+  if (existing < 0 || fstat(existing, &st) < 0 || !S_ISDIR(st.st_mode))
+    return NULL;
+  size_t size = strlen(m->data) + 16;
+  char *data = malloc(size);
+  if (data == NULL)
+    tsrun_fail("mount", ENOMEM, "tmpfs options of \"%s\"", m->destination);
+  snprintf(data, size, "mode=%04o%s%s", (unsigned)(st.st_mode & 07777), m->data[0] ? "," : "", m->data);
+  return data;
+}
+
 static void mount_one(const struct tsrun_mount *m, size_t index)
 {
   tsrun_error_t err;
@@ -209,6 +228,11 @@ static void mount_one(const struct tsrun_mount *m, size_t index)
    * would put the kernel's files somewhere the masked and read-only paths do not reach
    * (CVE-2019-16884, CVE-2019-19921). As runc: the destination must be a plain directory. */
   bool kernel_fs = !is_bind && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
+  /* Looked at before the destination may be created below. */
+  cleanup_free char *tmpfs_data = NULL;
+  const char *data = m->data[0] ? m->data : NULL;
+  if (!is_bind && strcmp(m->type, "tmpfs") == 0 && (tmpfs_data = tmpfs_mode_data(m)) != NULL)
+    data = tmpfs_data;
   cleanup_close int fd = open_checked(m->destination, create, kernel_fs, &err);
   if (fd < 0)
     tsrun_fail("mount", err.errnum, "mount \"%s\" on \"%s\": %s", m->source, m->destination,
@@ -221,8 +245,7 @@ static void mount_one(const struct tsrun_mount *m, size_t index)
   if (is_bind) {
     if (tsrun_mount_fds(source_fd >= 0 ? NULL : src, source_fd, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
-  } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
-                             m->data[0] ? m->data : NULL) < 0) {
+  } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS, data) < 0) {
     tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
   }
   unsigned long rest = m->flags & ~(uint64_t)(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION_FLAGS);
