@@ -32,7 +32,8 @@
         "addon/init/sched.c",
         "addon/init/netdev.c",
         "addon/init/seccomp.c",
-        "addon/init/unixsock.c"
+        "addon/init/unixsock.c",
+        "addon/init/bindsrc.c"
       ],
       "cflags": ["-std=gnu11"],
       "ldflags": ["-static"],

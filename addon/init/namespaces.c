@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bindsrc.h"
 #include "cleanup.h"
 #include "lsm.h"
 #include "procfs.h"
@@ -80,9 +81,16 @@ pid_t tsrun_clone_init(const struct tsrun_plan *plan)
   unsigned long flags = plan->namespaces & ~(uint32_t)(CLONE_NEWTIME | CLONE_NEWCGROUP);
   /* Without a new stack the child runs on a copy of ours, like fork(); fine in a single-threaded
    * process, and unlike fork() it can create the namespaces (a new pid namespace needs clone). */
+  tsrun_bind_sources_open_channel(plan);
   long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0)
     tsrun_fail("clone", errno, "clone init (flags 0x%lx)", flags);
+  /* The init's user namespace exists now, and so does the mount namespace where the bind
+   * sources its root may not reach are opened for it. */
+  if (pid == 0)
+    tsrun_bind_sources_child();
+  else
+    tsrun_bind_sources_send(plan, (pid_t)pid);
   return (pid_t)pid;
 }
 

@@ -90,6 +90,8 @@ export interface PlanOptions {
   noPivot?: boolean;
   consoleSocket?: string;
   preserveFds?: number;
+  /** the fds of socket activation (ProcessPlanOptions) */
+  listenFds?: number;
   noNewKeyring?: boolean;
   /** /proc/sys/kernel/cap_last_cap of this host */
   capLastCap?: number;

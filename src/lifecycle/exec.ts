@@ -107,9 +107,9 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
   proc.args = opts.args;
   proc.terminal = opts.tty;
   if (opts.cwd) proc.cwd = opts.cwd;
-  const env = new Map((proc.env ?? []).map((kv) => [kv.split('=')[0], kv] as const));
-  for (const kv of opts.env) env.set(kv.split('=')[0], kv);
-  proc.env = [...env.values()];
+  // Appended, as runc does: the plan keeps the last value of a name (processEnv).
+  for (const kv of opts.env) if (kv.indexOf('=') <= 0) throw usageError(`--env takes NAME=VALUE, got ${JSON.stringify(kv)}`);
+  proc.env = [...(proc.env ?? []), ...opts.env];
   if (opts.user) {
     const m = /^(\d+)(?::(\d+))?$/.exec(opts.user);
     if (!m) throw usageError(`--user must be uid or uid:gid, got ${JSON.stringify(opts.user)}`);

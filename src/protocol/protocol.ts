@@ -37,7 +37,10 @@
  *     0  seccomp_connect_listener     with SCMP_ACT_NOTIFY: the listenerPath socket, by host path
  *     0  join_namespaces              setns() each NsPath in order (user first)
  *     0  enter_time_namespace         unshare(CLONE_NEWTIME), write the TimeOffset lines
- *     0  clone_init                   clone(namespaces minus NEWTIME/NEWCGROUP) → 1
+ *     0  clone_init                   clone(namespaces minus NEWTIME/NEWCGROUP) → 1; with a new
+ *                                     user namespace, 0 then joins 1's mount namespace, opens every
+ *                                     bind source there with the host's credentials (O_PATH) and
+ *                                     sends the fds to 1 over a socketpair (addon/init/bindsrc.c)
  *   0 → N  Pid{host pid of 1}         (0 then exits, unless the plan has Stage0Wait)
  *          N: cgroups (create, limits, add pid), uid/gid maps, prestart + createRuntime hooks
  *   N → 1  Continue{HookState records}
@@ -53,7 +56,8 @@
  *     1  prepare_rootfs               rootfs propagation, bind the rootfs (neither with
  *                                     HostMountNamespace: no mount namespace, mounts land in the
  *                                     caller's, below the rootfs)
- *     1  mount_all                    mounts in order
+ *     1  mount_all                    mounts in order; a bind source 1 cannot stat is bound from
+ *                                     0's fd (as runc), and the fds are closed after the last mount
  *     1  create_devices
  *     1  create_symlinks
  *     1  create_cwd                   before the root may turn read-only (as runc)
