@@ -154,8 +154,16 @@ static void begin_process(struct tsrun_plan *plan, const char *name)
   /* Directories and files made during setup get 0755/0644 whatever Node's umask is; without a
    * umask in the plan the process keeps 022, runc's default. */
   umask(0022);
+  /* A caller that is not root writes our uid_map, gid_map and setgroups itself, which it may only
+   * while they are its files: a process that is not dumpable has them owned by root. Dumpable
+   * until the maps exist, as runc's stage 1: nothing of the container runs yet, and the files and
+   * fds it would expose belong to that same user. */
+  if (plan->maps_by_caller && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    tsrun_fail("init", errno, "set dumpable for the caller's id maps");
   uint32_t len;
   char *cont = expect_frame("continue", TSRUN_MSG_CONTINUE, &len);
+  if (plan->maps_by_caller && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    tsrun_fail("init", errno, "clear dumpable");
   if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
     tsrun_fail_error("continue", &err);
   tsrun_become_userns_root(plan);

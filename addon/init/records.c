@@ -207,7 +207,7 @@ static const struct tsrun_field_desc fields_console_size[] = {
   { "cols", TSRUN_FIELD_U32, offsetof(struct tsrun_console_size, cols), 0, UINT32_MAX, NULL, NULL, 0 },
 };
 
-const struct tsrun_record_desc tsrun_records[44 + 1] = {
+const struct tsrun_record_desc tsrun_records[45 + 1] = {
   [1] = { "Namespaces", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_namespaces), 0, 0, fields_namespaces, 1 },
   [2] = { "NsPath", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, ns_paths), offsetof(struct tsrun_plan, n_ns_paths), sizeof(*((struct tsrun_plan *)0)->ns_paths), 0, fields_ns_path, 2 },
   [3] = { "TimeOffset", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, time_offsets), offsetof(struct tsrun_plan, n_time_offsets), sizeof(*((struct tsrun_plan *)0)->time_offsets), 0, fields_time_offset, 1 },
@@ -252,4 +252,5 @@ const struct tsrun_record_desc tsrun_records[44 + 1] = {
   [42] = { "ConsoleSize", TSRUN_STORE_ONE, false, offsetof(struct tsrun_plan, console_size), offsetof(struct tsrun_plan, has_console_size), 0, 0, fields_console_size, 2 },
   [43] = { "HostMountNamespace", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, host_mount_namespace), 0, 0, 0, NULL, 0 },
   [44] = { "Debug", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, debug), 0, 0, 0, NULL, 0 },
+  [45] = { "MapsByCaller", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, maps_by_caller), 0, 0, 0, NULL, 0 },
 };

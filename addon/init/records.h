@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 44
+#define TSRUN_MAX_TAG 45
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -279,6 +279,8 @@ struct tsrun_plan {
   bool host_mount_namespace;
   /* Debug (flag): tsrun runs with --debug: the helper reports each stage it reaches as a Log debug line */
   bool debug;
+  /* MapsByCaller (flag): a caller that is not root writes the id maps: the init stays dumpable until Continue, so its uid_map, gid_map and setgroups are the caller's to write (as runc's stage 1) */
+  bool maps_by_caller;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };

@@ -12,6 +12,7 @@ import { containerPath } from './container-path.js';
 import { devNodes, type PlanDevice } from './device-policy.js';
 import { parseMountOptions, propagationOptions } from './mount-options.js';
 import { cpuList, planProcess, type ProcessPlan } from './process-plan.js';
+import type { CallerLimits } from './caller-limits.js';
 import type { Hook, IdMapping, Linux, Mount, Spec } from './spec-types.js';
 
 export interface PlanMount {
@@ -53,8 +54,10 @@ export interface ContainerPlan extends ProcessPlan {
    * rootfs (as with runc), the init chroots, and delete removes them
    */
   hostMountNamespace: boolean;
-  /** a user namespace is created or joined: uid/gid maps, device nodes bind-mounted */
+  /** a user namespace is created or joined: uid/gid maps */
   userNamespace: boolean;
+  /** no mknod in a user namespace: the host's device nodes are bind-mounted */
+  bindDevices: boolean;
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
   timeOffsets: string[];
@@ -91,6 +94,10 @@ export interface PlanOptions {
   capLastCap?: number;
   /** stat of a bind source: 'dir', 'file' or undefined when missing */
   sourceKind?: (path: string) => 'dir' | 'file' | undefined;
+  /** a rootless caller's own limits (src/bundle/caller-limits.ts) */
+  callerLimits?: CallerLimits;
+  /** tsrun runs in a user namespace (rootless podman): device nodes are bound, not made */
+  callerInUserNamespace?: boolean;
 }
 
 /** The namespace types a config creates and joins. */
@@ -311,6 +318,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     hostMountNamespace,
     joinNamespaces,
     userNamespace: ns.has('user'),
+    bindDevices: ns.has('user') || opts.callerInUserNamespace === true,
     uidMappings: linux.uidMappings ?? [],
     gidMappings: linux.gidMappings ?? [],
     timeOffsets,

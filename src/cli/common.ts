@@ -35,11 +35,13 @@ export interface CommandSpec<A = Record<string, unknown>> {
   /** the name of an array argument that takes the words after the positionals */
   rest?: string;
   options: Record<string, OptionSpec>;
+  /** the command never reads --root (spec, features): no state root is resolved for it */
+  stateless?: boolean;
   run(args: A & GlobalArgs): Promise<void>;
 }
 
 export const globalOptions: Record<string, OptionSpec> = {
-  root: { type: 'string', default: '/run/tsrun', describe: 'directory for container state' },
+  root: { type: 'string', describe: 'directory for container state (default: /run/tsrun; rootless: $XDG_RUNTIME_DIR/tsrun)' },
   log: { type: 'string', describe: 'log file (default: stderr)' },
   'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format' },
   debug: { type: 'boolean', default: false, describe: 'debug logging' },

@@ -15,6 +15,7 @@ import parseArgs from 'yargs-parser';
 import { TsrunError } from '../errors.js';
 import { loadYargs } from '../lazy.js';
 import { configureLog, log } from '../log.js';
+import { defaultStateRoot } from '../state/default-root.js';
 import { SPEC_VERSION, TSRUN_VERSION, buildInfo } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
 import { create } from './create.js';
@@ -88,8 +89,9 @@ function report(err: unknown): void {
 async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unknown>): Promise<void> {
   configureLog({ file: args.log, format: args['log-format'], debug: args.debug });
   // A relative --root is taken from the working directory, as runc does: the state dir and the
-  // helper need an absolute one.
+  // helper need an absolute one. Without one, the caller decides (rootless: XDG_RUNTIME_DIR).
   if (args.root) args.root = path.resolve(args.root);
+  else if (!(cmd as CommandSpec).stateless) args.root = defaultStateRoot();
   if (args['systemd-cgroup']) {
     throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
   }

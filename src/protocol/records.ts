@@ -127,6 +127,7 @@ export const records = {
   ConsoleSize: rec(42, 'one', 'process.consoleSize of a terminal: the pty is given this size before the process starts', [['rows', 'u32'], ['cols', 'u32']]),
   HostMountNamespace: rec(43, 'flag', 'no mount namespace in the config: mounts land in the caller\'s namespace, under the rootfs, and the init chroots (without it, a plan with no mount namespace is refused)', []),
   Debug: rec(44, 'flag', 'tsrun runs with --debug: the helper reports each stage it reaches as a Log debug line', []),
+  MapsByCaller: rec(45, 'flag', 'a caller that is not root writes the id maps: the init stays dumpable until Continue, so its uid_map, gid_map and setgroups are the caller\'s to write (as runc\'s stage 1)', []),
 } satisfies Record<string, RecordDecl>;
 
 export type RecordName = keyof typeof records;
