@@ -22,6 +22,7 @@
 #include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
+#include "sync.h"
 
 #define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 
@@ -214,7 +215,17 @@ static void mount_one(const struct tsrun_mount *m)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
   } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
                              m->data[0] ? m->data : NULL) < 0) {
-    tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
+    /* A new sysfs needs a network namespace owned by our user namespace; without one (a
+     * rootless config sharing the caller's) the host's /sys is bound instead, as runc does,
+     * with the flags asked for applied by the remount below. */
+    if (errno != EPERM || strcmp(m->type, "sysfs") != 0)
+      tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
+    if (tsrun_mount_fds("/sys", -1, fd, NULL, MS_BIND | MS_REC, NULL) < 0)
+      tsrun_fail("mount", errno, "mount sysfs on \"%s\" (EPERM), then bind \"/sys\" there",
+                 m->destination);
+    tsrun_log(TSRUN_LOG_DEBUG, "sysfs on \"%s\": EPERM, bound the host's /sys instead",
+              m->destination);
+    is_bind = true;
   }
   unsigned long rest = m->flags & ~(uint64_t)(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION_FLAGS);
   bool recursive_attrs = m->rec_attr_set || m->rec_attr_clr;

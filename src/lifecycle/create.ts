@@ -104,7 +104,7 @@ async function createLocked(
   const paths = lock.paths;
   native.mkfifo(paths.fifo, 0o622);
 
-  const { manager: cgroup, resources } = containerCgroup(spec, opts.id, who);
+  const { manager: cgroup, resources, shown } = containerCgroup(spec, opts.id, who);
   // before the record names the cgroup: a delete --force of this container must never reach
   // processes that were there first
   refuseForeignCgroup(cgroup);
@@ -139,7 +139,7 @@ async function createLocked(
   refuseForeignCgroup(cgroup);
   cgroup.apply(resources);
   log.phase('create: cgroup ready');
-  expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
+  expandCgroupMounts(plan, { version: cgroup.version, paths: shown }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
   const { hostMounts } = record;
   if (hostMounts) undo.push('mounts under the rootfs', () => unmountBelow(plan.rootfs, hostMounts.before));
