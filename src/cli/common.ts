@@ -46,7 +46,7 @@ export const globalOptions: Record<string, OptionSpec> = {
   'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format' },
   debug: { type: 'boolean', default: false, describe: 'debug logging' },
   'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported)' },
-  rootless: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
+  rootless: { type: 'string', describe: "leave out cgroups the caller may not write: 'true', 'false' or 'auto' (default: auto, when rootless)" },
   criu: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
 };
 

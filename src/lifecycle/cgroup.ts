@@ -4,7 +4,6 @@ import { posix } from 'node:path';
 import { cgroupResources } from '../bundle/device-policy.js';
 import type { LinuxResources, Spec } from '../bundle/spec-types.js';
 import { log } from '../log.js';
-import type { Caller } from '../rootless.js';
 import type { ContainerRecord } from '../state/store.js';
 
 export function recordedCgroup(record: ContainerRecord): CgroupManager {
@@ -20,10 +19,11 @@ export interface ContainerCgroup {
   shown: Record<string, string>;
 }
 
-export function containerCgroup(spec: Spec, id: string, who: Caller): ContainerCgroup {
+/** rootless: cgroups the caller may not write are left out, as runc's rootless cgroup manager does */
+export function containerCgroup(spec: Spec, id: string, rootless: boolean): ContainerCgroup {
   const cgroupsPath = spec.linux?.cgroupsPath;
   const manager = openCgroupManager({ cgroupsPath, id });
-  if (!who.rootless) return { manager, resources: cgroupResources(spec), shown: manager.paths };
+  if (!rootless) return { manager, resources: cgroupResources(spec), shown: manager.paths };
   const resources = rootlessResources(spec.linux?.resources);
   const chosen = rootlessCgroup(manager, { resources, cgroupsPath, warn: (m) => log.warn(m) });
   return { manager: chosen, resources, shown: Object.keys(chosen.paths).length ? chosen.paths : callersCgroup(id) };

@@ -40,6 +40,8 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** run in the foreground: the helper stays the init's parent and reports its exit status */
   foreground?: boolean;
+  /** --rootless: leave out cgroups the caller may not write (undefined: when the caller is rootless) */
+  rootlessCgroups?: boolean;
 }
 
 export interface CreatedContainer {
@@ -104,7 +106,7 @@ async function createLocked(
   const paths = lock.paths;
   native.mkfifo(paths.fifo, 0o622);
 
-  const { manager: cgroup, resources, shown } = containerCgroup(spec, opts.id, who);
+  const { manager: cgroup, resources, shown } = containerCgroup(spec, opts.id, opts.rootlessCgroups ?? who.rootless);
   // before the record names the cgroup: a delete --force of this container must never reach
   // processes that were there first
   refuseForeignCgroup(cgroup);

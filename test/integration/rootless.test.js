@@ -277,6 +277,15 @@ describe('rootless', { skip }, () => {
 		assert.deepEqual(fs.readdirSync(limited.root), []);
 	});
 
+	test('--rootless false: cgroups the user may not write are an error again, as for root', async (t) => {
+		const c = await rootless(t, 'true');
+		await c.writeConfig();
+		const r = await c.run(['--rootless', 'false', 'run', '--bundle', c.bundle, c.id], { expectExit: 1 });
+		assert.match(r.stderr, /EACCES|permission denied/i);
+		assert.match(r.stderr, /cgroup/);
+		assert.deepEqual(fs.readdirSync(c.root), []);
+	});
+
 	test('refusals: an rlimit above the caller\'s hard limit and an oom_score_adj below its own fail naming the field', async (t) => {
 		const hardNofile = Number(/^Max open files\s+\S+\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))[1]);
 		const c = await rootless(t, 'true', (cfg) => {

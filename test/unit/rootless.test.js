@@ -161,3 +161,13 @@ test('spec --rootless: runc\'s changes to the default config, for the given uid 
 	assert.ok(spec.mounts.some((m) => m.destination === '/sys/fs/cgroup'));
 	assert.deepEqual(spec.mounts.find((m) => m.destination === '/dev/pts').options, ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620']);
 });
+
+test('--rootless: runc\'s true, false and auto (Go\'s boolean spellings); anything else is a usage error', async () => {
+	const { parseRootlessFlag } = await import('../../dist/cli/create.js');
+	assert.equal(parseRootlessFlag(undefined), undefined);
+	assert.equal(parseRootlessFlag('auto'), undefined);
+	assert.equal(parseRootlessFlag('true'), true);
+	assert.equal(parseRootlessFlag('1'), true);
+	assert.equal(parseRootlessFlag('False'), false);
+	assert.throws(() => parseRootlessFlag('yes'), /invalid value "yes" for --rootless/);
+});
