@@ -261,6 +261,16 @@ describe('rootless', { skip }, () => {
 		assert.deepEqual(lines[4], [1000, 1000]);
 	});
 
+	test('id maps: a range outside the user\'s /etc/subuid entry is refused, saying what newuidmap said', async (t) => {
+		const c = await rootless(t, 'true', (cfg) => {
+			cfg.linux.uidMappings = [{ containerID: 0, hostID: user.uid, size: 1 }, { containerID: 1, hostID: user.subuid.start + user.subuid.count, size: 1000 }];
+		});
+		const r = await c.runFg({ expectExit: 1 });
+		assert.match(r.stderr, /newuidmap/);
+		if (isTsrun) assert.match(r.stderr, /config\.json \/linux\/uidMappings: newuidmap .* refused the mapping/);
+		assert.deepEqual(fs.readdirSync(c.root), []);
+	});
+
 	test('cgroups: without limits the container runs in the caller\'s cgroup; a limit that cannot be applied is refused naming it', async (t) => {
 		const c = await rootless(t, 'cat /proc/self/cgroup');
 		const r = await c.runFg();
