@@ -186,6 +186,21 @@ static void set_recursive_attrs(int fd, const struct tsrun_mount *m)
   tsrun_fail("mount", errno, "set recursive attributes of \"%s\"", m->destination);
 }
 
+/* A bind source for a mount the kernel refused, as runc: a new sysfs needs a network namespace
+ * owned by our user namespace (EPERM without one), so the host's /sys; a cgroup2 mount fails with
+ * EPERM in a user namespace without a cgroup namespace of its own, and with EBUSY where a bind of
+ * the host's /sys already put the same cgroup2 there, so the container's cgroup dir (Node's
+ * fallback_source). NULL: no fallback, the error stands. */
+static const char *fallback_source(const struct tsrun_mount *m, int refused)
+{
+  if (strcmp(m->type, "sysfs") == 0 && refused == EPERM)
+    return "/sys";
+  if (strcmp(m->type, "cgroup2") == 0 && (refused == EPERM || refused == EBUSY) &&
+      m->fallback_source[0])
+    return m->fallback_source;
+  return NULL;
+}
+
 static void mount_one(const struct tsrun_mount *m)
 {
   tsrun_error_t err;
@@ -215,16 +230,17 @@ static void mount_one(const struct tsrun_mount *m)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
   } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
                              m->data[0] ? m->data : NULL) < 0) {
-    /* A new sysfs needs a network namespace owned by our user namespace; without one (a
-     * rootless config sharing the caller's) the host's /sys is bound instead, as runc does,
-     * with the flags asked for applied by the remount below. */
-    if (errno != EPERM || strcmp(m->type, "sysfs") != 0)
-      tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
-    if (tsrun_mount_fds("/sys", -1, fd, NULL, MS_BIND | MS_REC, NULL) < 0)
-      tsrun_fail("mount", errno, "mount sysfs on \"%s\" (EPERM), then bind \"/sys\" there",
-                 m->destination);
-    tsrun_log(TSRUN_LOG_DEBUG, "sysfs on \"%s\": EPERM, bound the host's /sys instead",
-              m->destination);
+    /* what the kernel refuses a rootless container is bound from the host instead, with the
+     * flags asked for applied by the remount below */
+    int refused = errno;
+    const char *instead = fallback_source(m, refused);
+    if (instead == NULL)
+      tsrun_fail("mount", refused, "mount \"%s\" on \"%s\"", m->source, m->destination);
+    if (tsrun_mount_fds(instead, -1, fd, NULL, MS_BIND | MS_REC, NULL) < 0)
+      tsrun_fail("mount", errno, "mount %s on \"%s\" (refused: %s), then bind \"%s\" there",
+                 m->type, m->destination, strerror(refused), instead);
+    tsrun_log(TSRUN_LOG_DEBUG, "%s on \"%s\" refused (%s): bound \"%s\" instead", m->type,
+              m->destination, strerror(refused), instead);
     is_bind = true;
   }
   unsigned long rest = m->flags & ~(uint64_t)(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION_FLAGS);

@@ -33,6 +33,7 @@ struct tsrun_mount {
   const char *data;
   uint32_t rec_attr_set;
   uint32_t rec_attr_clr;
+  const char *fallback_source;
 };
 
 /* Device: a device node: type S_IFCHR|S_IFBLK|S_IFIFO, permission mode, owner */

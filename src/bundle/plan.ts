@@ -27,6 +27,12 @@ export interface PlanMount {
   /** MOUNT_ATTR_* for the mount and all below it ("rro", "rnosuid", ...); none when absent */
   recAttrSet?: number;
   recAttrClr?: number;
+  /**
+   * cgroup2 only: the host dir bound instead when the kernel refuses the mount, as runc does
+   * (EPERM: a user namespace without a cgroup namespace of its own; EBUSY: the same cgroup2 is
+   * already there, through a bind of the host's /sys)
+   */
+  fallbackSource?: string;
 }
 
 export interface PlanHook {

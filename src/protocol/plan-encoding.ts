@@ -52,7 +52,7 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   w.add('RootfsFlags', { flags: rootFlags, propagation: plan.rootPropagation });
   for (const m of plan.mounts) {
     const kind = (m.bind ? MountKind.Bind : 0) | (m.createFile ? MountKind.CreateFile : 0);
-    w.add('Mount', { ...m, kind, recAttrSet: m.recAttrSet ?? 0, recAttrClr: m.recAttrClr ?? 0 });
+    w.add('Mount', { ...m, kind, recAttrSet: m.recAttrSet ?? 0, recAttrClr: m.recAttrClr ?? 0, fallbackSource: m.fallbackSource ?? '' });
   }
   for (const d of plan.devices) w.add('Device', d);
   for (const s of plan.symlinks) w.add('Symlink', { target: s.target, linkpath: s.path });

@@ -74,6 +74,8 @@ export const records = {
     ['source', 'str'], ['destination', 'str'], ['type', 'str'], ['data', 'str'],
     // MOUNT_ATTR_* set and cleared on the whole tree (mount_setattr AT_RECURSIVE): "rro" and friends
     ['recAttrSet', 'u32'], ['recAttrClr', 'u32'],
+    // a host dir bound instead when the kernel refuses a cgroup2 mount (rootless; "" for none)
+    ['fallbackSource', 'str'],
   ]),
   Device: rec(9, 'many', 'a device node: type S_IFCHR|S_IFBLK|S_IFIFO, permission mode, owner', [
     ['type', 'u32'], ['major', 'u32'], ['minor', 'u32'], ['mode', 'u32'], ['uid', 'u32'], ['gid', 'u32'], ['path', 'str'],

@@ -233,16 +233,19 @@ describe('rootless', { skip }, () => {
 		const { pid } = await c.create();
 		await c.start();
 		await c.kill(c.id, 'TERM');
-		await c.waitStatus('stopped');
+		await c.waitStatus('stopped', c.id, 30_000);
 		await c.delete();
-		await waitFor(() => gone(pid), 5000, `pid ${pid} gone`);
+		await waitFor(() => gone(pid), 20_000, `pid ${pid} gone`);
 		const d = await rootless(t, 'exec sleep 300');
 		const second = await d.create({ id: d.id });
 		await d.start();
 		await d.delete(d.id, { force: true });
-		await waitFor(() => gone(second.pid), 5000, `pid ${second.pid} gone`);
+		await waitFor(() => gone(second.pid), 20_000, `pid ${second.pid} gone`);
 		assert.deepEqual(fs.readdirSync(d.root), []);
-		await waitFor(() => user.processes().every(gone), 5000, 'the user runs nothing any more');
+		await waitFor(() => user.processes().every(gone), 20_000, 'the user runs nothing any more').catch((err) => {
+			const left = user.processes().filter((p) => !gone(p)).map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+			throw new Error(`${err.message}: ${left.join('; ')}`);
+		});
 	});
 
 	test('id maps: a range from /etc/subuid and /etc/subgid goes through newuidmap/newgidmap', async (t) => {

@@ -171,3 +171,16 @@ test('--rootless: runc\'s true, false and auto (Go\'s boolean spellings); anythi
 	assert.equal(parseRootlessFlag('False'), false);
 	assert.throws(() => parseRootlessFlag('yes'), /invalid value "yes" for --rootless/);
 });
+
+test('cgroup2 mount: the container\'s cgroup dir is the bind the helper falls back to when the kernel refuses it', async () => {
+	const { expandCgroupMounts } = await import('../../dist/bundle/cgroup-mounts.js');
+	const spec = defaultSpec(true, 1000, 1000);
+	spec.process.terminal = false;
+	const plan = buildPlan(spec, { id: 'c1', bundle: '/b', capLastCap: 40, sourceKind: () => 'dir' });
+	expandCgroupMounts(plan, { version: 2, paths: { '': '/sys/fs/cgroup/user.slice/c1' } }, '30 20 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n');
+	const m = plan.mounts.find((x) => x.destination === '/sys/fs/cgroup');
+	assert.equal(m.type, 'cgroup2');
+	assert.equal(m.fallbackSource, '/sys/fs/cgroup/user.slice/c1');
+	const records = readRecords(encodePlan(plan, { stateDir: '/s', stage0Wait: false })).filter((r) => r.tag === Tag.Mount);
+	assert.ok(records.some((r) => r.value.includes(Buffer.from('/sys/fs/cgroup/user.slice/c1'))));
+});
