@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # install-deps.sh [PACKAGE...]: what building and running tsrun needs on a bare Debian/Ubuntu
 # machine (busybox-static for the rootfs, a compiler, make, python3, libc.a and libseccomp.a for the
-# addon and the static helper, Node.js >= 20.19), plus any extra apt packages named. Used by .ci/run
+# addon and the static helper, Node.js >= 20.19, uidmap for rootless use and its tests), plus any
+# extra apt packages named. Used by .ci/run
 # and demo.sh.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 # libseccomp-dev: libseccomp.a, linked into the helper (seccomp filters are built with it).
-pkgs=(busybox-static libseccomp-dev "$@")
+# uidmap (newuidmap/newgidmap, for rootless id ranges), passwd (useradd for the rootless tests'
+# user), util-linux (setpriv) and bsdutils (script): test/integration/rootless.test.js.
+pkgs=(busybox-static libseccomp-dev uidmap passwd util-linux bsdutils "$@")
 command -v make >/dev/null || pkgs+=(make)
 command -v g++ >/dev/null || pkgs+=(g++)
 command -v python3 >/dev/null || pkgs+=(python3)

@@ -143,7 +143,7 @@ static void begin_process(struct tsrun_plan *plan, const char *name)
   /* Inherited from stage 0, which cleared it first thing; checked again because everything the
    * container could reach through our /proc files (host fds, the sealed binary) is still here
    * until execve resets it (CVE-2016-9962). */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+  if (!plan->maps_by_caller && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     tsrun_fail("init", errno, "clear dumpable");
   /* A session of its own, always (as runc): the container must not be able to signal the
    * process group of whoever ran tsrun (kill(0, ...) from inside reaches it otherwise), nor
@@ -156,6 +156,9 @@ static void begin_process(struct tsrun_plan *plan, const char *name)
   umask(0022);
   uint32_t len;
   char *cont = expect_frame("continue", TSRUN_MSG_CONTINUE, &len);
+  /* the maps exist now (MapsByCaller kept us dumpable until here, see main) */
+  if (plan->maps_by_caller && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    tsrun_fail("init", errno, "clear dumpable");
   if (tsrun_plan_decode(plan, TSRUN_FRAME_CONTINUE, cont, len, &err) < 0)
     tsrun_fail_error("continue", &err);
   tsrun_become_userns_root(plan);
@@ -325,7 +328,16 @@ int main(int argc, char **argv)
     tsrun_log(TSRUN_LOG_DEBUG, "stage 0: joined namespace 0x%x at \"%s\"", plan.ns_paths[i].type,
               plan.ns_paths[i].path);
   tsrun_enter_time_namespace(&plan);
+  /* A caller that is not root writes the init's uid_map, gid_map and setgroups itself, which it
+   * may only while they are its files: a process that is not dumpable has them owned by root. So
+   * the init is born dumpable (it inherits the flag; set after clone would race Node's writes)
+   * and stays so until Continue says the maps exist, as runc's stage 1: nothing of the container
+   * runs yet, and what its /proc files expose belongs to that same user. */
+  if (plan.maps_by_caller && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    tsrun_fail("clone", errno, "set dumpable for the caller's id maps");
   pid_t pid = tsrun_clone_init(&plan);
+  if (pid > 0 && plan.maps_by_caller && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    tsrun_fail("clone", errno, "clear dumpable");
   if (pid == 0) {
     if (plan.exec_mode)
       run_exec(&plan);

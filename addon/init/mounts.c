@@ -24,6 +24,7 @@
 #include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
+#include "sync.h"
 
 #define PROPAGATION_FLAGS (MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)
 
@@ -229,6 +230,21 @@ static char *tmpfs_mode_data(const struct tsrun_mount *m)
   return data;
 }
 
+/* A bind source for a mount the kernel refused, as runc: a new sysfs needs a network namespace
+ * owned by our user namespace (EPERM without one), so the host's /sys; a cgroup2 mount fails with
+ * EPERM in a user namespace without a cgroup namespace of its own, and with EBUSY where a bind of
+ * the host's /sys already put the same cgroup2 there, so the container's cgroup dir (Node's
+ * fallback_source). NULL: no fallback, the error stands. */
+static const char *fallback_source(const struct tsrun_mount *m, int refused)
+{
+  if (strcmp(m->type, "sysfs") == 0 && refused == EPERM)
+    return "/sys";
+  if (strcmp(m->type, "cgroup2") == 0 && (refused == EPERM || refused == EBUSY) &&
+      m->fallback_source[0])
+    return m->fallback_source;
+  return NULL;
+}
+
 static void mount_one(const struct tsrun_mount *m, size_t index, const char *label)
 {
   tsrun_error_t err;
@@ -271,10 +287,22 @@ static void mount_one(const struct tsrun_mount *m, size_t index, const char *lab
     if (tsrun_mount_fds(source_fd >= 0 ? NULL : src, source_fd, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
   } else if (mount_fs(src, fd, m, data, label, &label_root) < 0) {
-    bool labeled = label && (m->kind & TSRUN_MOUNT_LABEL);
-    tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"%s%s%s", m->source, m->destination,
-               labeled ? " with linux.mountLabel \"" : "", labeled ? label : "",
-               !labeled ? "" : tsrun_lsm_host()->selinux ? "\"" : "\" (selinux is not enabled on this host)");
+    /* what the kernel refuses a rootless container is bound from the host instead, with the
+     * flags asked for applied by the remount below */
+    int refused = errno;
+    const char *instead = fallback_source(m, refused);
+    if (instead == NULL) {
+      bool labeled = label && (m->kind & TSRUN_MOUNT_LABEL);
+      tsrun_fail("mount", refused, "mount \"%s\" on \"%s\"%s%s%s", m->source, m->destination,
+                 labeled ? " with linux.mountLabel \"" : "", labeled ? label : "",
+                 !labeled ? "" : tsrun_lsm_host()->selinux ? "\"" : "\" (selinux is not enabled on this host)");
+    }
+    if (tsrun_mount_fds(instead, -1, fd, NULL, MS_BIND | MS_REC, NULL) < 0)
+      tsrun_fail("mount", errno, "mount %s on \"%s\" (refused: %s), then bind \"%s\" there",
+                 m->type, m->destination, strerror(refused), instead);
+    tsrun_log(TSRUN_LOG_DEBUG, "%s on \"%s\" refused (%s): bound \"%s\" instead", m->type,
+              m->destination, strerror(refused), instead);
+    is_bind = true;
   }
   if (label_root) {
     cleanup_close int root = open_checked(m->destination, TSRUN_CREATE_NONE, false, &err);

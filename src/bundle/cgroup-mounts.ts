@@ -47,7 +47,7 @@ export function expandCgroupMounts(plan: ContainerPlan, placement: CgroupPlaceme
     if (placement.version === 2) {
       const dir = placement.paths[''] ?? Object.values(placement.paths)[0];
       if (ownCgroupNs) {
-        expanded.push({ source: 'cgroup', destination: dest, type: 'cgroup2', data: '', flags, propagation: cm.propagation, bind: false, createFile: false });
+        expanded.push({ source: 'cgroup', destination: dest, type: 'cgroup2', data: '', flags, propagation: cm.propagation, bind: false, createFile: false, fallbackSource: dir });
       } else {
         expanded.push({ source: dir, destination: dest, type: '', data: '', flags: flags | MS.BIND | MS.REC, propagation: cm.propagation, bind: true, createFile: false });
       }

@@ -12,6 +12,7 @@ import { containerPath } from './container-path.js';
 import { checkDeviceRules, devNodes, type PlanDevice } from './device-policy.js';
 import { parseMountOptions, propagationOptions } from './mount-options.js';
 import { cpuList, planProcess, type ProcessPlan } from './process-plan.js';
+import type { CallerLimits } from './caller-limits.js';
 import type { Hook, IdMapping, Linux, Mount, Spec } from './spec-types.js';
 
 export interface PlanMount {
@@ -28,6 +29,12 @@ export interface PlanMount {
   /** MOUNT_ATTR_* for the mount and all below it ("rro", "rnosuid", ...); none when absent */
   recAttrSet?: number;
   recAttrClr?: number;
+  /**
+   * cgroup2 only: the host dir bound instead when the kernel refuses the mount, as runc does
+   * (EPERM: a user namespace without a cgroup namespace of its own; EBUSY: the same cgroup2 is
+   * already there, through a bind of the host's /sys)
+   */
+  fallbackSource?: string;
 }
 
 export interface PlanHook {
@@ -55,8 +62,10 @@ export interface ContainerPlan extends ProcessPlan {
    * rootfs (as with runc), the init chroots, and delete removes them
    */
   hostMountNamespace: boolean;
-  /** a user namespace is created or joined: uid/gid maps, device nodes bind-mounted */
+  /** a user namespace is created or joined: uid/gid maps */
   userNamespace: boolean;
+  /** no mknod in a user namespace: the host's device nodes are bind-mounted */
+  bindDevices: boolean;
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
   timeOffsets: string[];
@@ -97,6 +106,10 @@ export interface PlanOptions {
   capLastCap?: number;
   /** stat of a bind source: 'dir', 'file' or undefined when missing */
   sourceKind?: (path: string) => 'dir' | 'file' | undefined;
+  /** a rootless caller's own limits (src/bundle/caller-limits.ts) */
+  callerLimits?: CallerLimits;
+  /** tsrun runs in a user namespace (rootless podman): device nodes are bound, not made */
+  callerInUserNamespace?: boolean;
 }
 
 /** The namespace types a config creates and joins. */
@@ -330,6 +343,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     hostMountNamespace,
     joinNamespaces,
     userNamespace: ns.has('user'),
+    bindDevices: ns.has('user') || opts.callerInUserNamespace === true,
     uidMappings: linux.uidMappings ?? [],
     gidMappings: linux.gidMappings ?? [],
     timeOffsets,

@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { capabilityNumbers, ioPriorityClasses, rlimitNumbers, schedulerFlags, schedulerPolicies } from '../kernel-tables.js';
+import { checkCallerLimits, type CallerLimits } from './caller-limits.js';
 import { planSeccomp, type SeccompPlan } from './seccomp-plan.js';
 import type { LinuxSeccomp, Process } from './spec-types.js';
 
@@ -99,10 +100,13 @@ export interface ProcessPlanOptions {
   capLastCap?: number;
   /** the container's linux.seccomp */
   seccomp?: LinuxSeccomp;
+  /** a rootless caller's own limits, which the process may not exceed */
+  callerLimits?: CallerLimits;
 }
 
 /** The process part of a plan; pointers are under /process (config.json or exec's process.json). */
 export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: string[]): ProcessPlan {
+  if (opts.callerLimits) checkCallerLimits(proc, opts.callerLimits);
   const seenRlimits = new Set<string>();
   const rlimits = (proc.rlimits ?? []).map((r, i) => {
     if (seenRlimits.has(r.type)) throw configError(`/process/rlimits/${i}/type`, `duplicate rlimit ${r.type}`);

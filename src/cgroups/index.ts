@@ -11,6 +11,7 @@ import type { Stats } from './stats-types.js';
 import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
 import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
 import type { ManagerOptions } from './common.js';
+import { NoCgroup } from './none.js';
 import { V1Manager } from './v1.js';
 import { hybridUnifiedDir } from './hybrid.js';
 import { V2Manager } from './v2.js';
@@ -23,7 +24,9 @@ export { toJson } from './stats-types.js';
 export { realCgroupBpf } from './bpf.js';
 export { realCgroupFs, CGROUP2_SUPER_MAGIC } from './fs.js';
 export { parseMountinfo, parseProcCgroup, resolveCgroupsPath } from './paths.js';
-export { sharesToWeight, blkioToIOWeight, effectiveResources } from './resources.js';
+export { NoCgroup } from './none.js';
+export { rootlessCgroup, rootlessResources } from './rootless.js';
+export { controllersNeeded, sharesToWeight, blkioToIOWeight, effectiveResources } from './resources.js';
 
 export interface CgroupManager {
   readonly version: 1 | 2;
@@ -155,6 +158,8 @@ export function cgroupManagerFromPaths(
   const root = stripSlash(fsRoot);
   const fs = options.fs ?? realCgroupFs;
   const dirs = Object.values(paths);
+  // a rootless container that could write no cgroup (src/cgroups/rootless.ts)
+  if (dirs.length === 0 && (options.created ?? []).length === 0) return new NoCgroup(version);
   for (const d of dirs) {
     if (typeof d !== 'string' || !isUnder(root, d) || d === root) {
       throw new TsrunError(`saved cgroup path ${JSON.stringify(d)} is not below "${root}"`, { kind: 'state' });

@@ -156,3 +156,33 @@ function effectiveNetwork(n: LinuxNetwork, version: 1 | 2, warn: Warn): LinuxNet
   }
   return out;
 }
+
+export interface NeededController {
+  /** the v1 controller the field is written to */
+  controller: string;
+  pointer: string;
+}
+
+/** The controllers the limits in `resources` are written to (zeros that mean "unset" need none). */
+export function controllersNeeded(resources: LinuxResources | undefined, version: 1 | 2): NeededController[] {
+  const r = effectiveResources(resources, version, () => {});
+  if (!r) return [];
+  const need: NeededController[] = [];
+  const add = (controller: string, field: string): void => {
+    need.push({ controller, pointer: `/linux/resources/${field}` });
+  };
+  if (r.memory) add('memory', 'memory');
+  if (r.pids) add('pids', 'pids');
+  if (r.blockIO) add('blkio', 'blockIO');
+  if (r.hugepageLimits?.length) add('hugetlb', 'hugepageLimits');
+  if (r.rdma && Object.keys(r.rdma).length) add('rdma', 'rdma');
+  if (r.unified && Object.keys(r.unified).length) add('unified', 'unified');
+  if (r.network?.classID !== undefined) add('net_cls', 'network/classID');
+  if (r.network?.priorities?.length) add('net_prio', 'network/priorities');
+  if (r.cpu) {
+    const { cpus, mems, ...rest } = r.cpu;
+    if (cpus || mems) add('cpuset', cpus ? 'cpu/cpus' : 'cpu/mems');
+    if (Object.values(rest).some((v) => v !== undefined)) add('cpu', 'cpu');
+  }
+  return need;
+}

@@ -35,16 +35,18 @@ export interface CommandSpec<A = Record<string, unknown>> {
   /** the name of an array argument that takes the words after the positionals */
   rest?: string;
   options: Record<string, OptionSpec>;
+  /** the command never reads --root (spec, features): no state root is resolved for it */
+  stateless?: boolean;
   run(args: A & GlobalArgs): Promise<void>;
 }
 
 export const globalOptions: Record<string, OptionSpec> = {
-  root: { type: 'string', default: '/run/tsrun', describe: 'directory for container state' },
+  root: { type: 'string', describe: 'directory for container state (default: /run/tsrun; rootless: $XDG_RUNTIME_DIR/tsrun)' },
   log: { type: 'string', describe: 'log file (default: stderr)' },
   'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format' },
   debug: { type: 'boolean', default: false, describe: 'debug logging' },
   'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported)' },
-  rootless: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
+  rootless: { type: 'string', describe: "leave out cgroups the caller may not write: 'true', 'false' or 'auto' (default: auto, when rootless)" },
   criu: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
 };
 

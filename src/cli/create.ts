@@ -1,4 +1,4 @@
-import { wrap } from '../errors.js';
+import { usageError, wrap } from '../errors.js';
 import { command, type OptionSpec } from './common.js';
 
 export const createOptions = {
@@ -18,11 +18,14 @@ export interface CreateArgs {
   'preserve-fds': number;
   'no-pivot': boolean;
   'no-new-keyring': boolean;
+  /** the global --rootless */
+  rootless?: string;
 }
 
 export function createOptionsOf(a: CreateArgs & { root: string }) {
   return {
     root: a.root,
+    rootlessCgroups: parseRootlessFlag(a.rootless),
     id: a.id,
     bundle: a.bundle,
     pidFile: a['pid-file'],
@@ -45,3 +48,11 @@ export const create = command<CreateArgs>({
     });
   },
 });
+
+/** runc's global --rootless true|false|auto: whether cgroups the caller may not write are left out (auto: when rootless). */
+export function parseRootlessFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '' || value === 'auto') return undefined;
+  if (['true', '1', 't', 'T', 'TRUE', 'True'].includes(value)) return true;
+  if (['false', '0', 'f', 'F', 'FALSE', 'False'].includes(value)) return false;
+  throw usageError(`invalid value ${JSON.stringify(value)} for --rootless: want true, false or auto`);
+}

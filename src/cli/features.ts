@@ -4,6 +4,7 @@ export const features = command<Record<string, never>>({
   name: 'features',
   describe: 'print the features this runtime recognises (JSON)',
   positionals: [],
+  stateless: true,
   options: {},
   run: async () => {
     const { features: describe } = await import('../lifecycle/features.js');

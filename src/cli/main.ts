@@ -15,6 +15,7 @@ import parseArgs from 'yargs-parser';
 import { TsrunError } from '../errors.js';
 import { loadYargs } from '../lazy.js';
 import { configureLog, log } from '../log.js';
+import { defaultStateRoot } from '../state/default-root.js';
 import { SPEC_VERSION, TSRUN_VERSION, buildInfo } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
 import { create } from './create.js';
@@ -84,12 +85,24 @@ function report(err: unknown): void {
   process.exitCode = err instanceof TsrunError ? err.exitCode : 1;
 }
 
+/** What the top-level help says of rootless use (the README's "Rootless" section has the rest). */
+const ROOTLESS_HELP = [
+  'Rootless (an unprivileged user, or root of a user namespace such as rootless podman\'s):',
+  '  state in $XDG_RUNTIME_DIR/tsrun; `tsrun spec --rootless` writes a config that maps root to you.',
+  '  Your own uid/gid is mapped directly, wider ranges through newuidmap/newgidmap (/etc/subuid, /etc/subgid).',
+  '  Cgroups: only ones you may write (cgroup v2 delegation); without one the container runs in yours, and',
+  '  a limit that needs one is refused. Device nodes are bound from the host; locked mount flags are kept;',
+  '  sysfs without a network namespace of its own is the host\'s /sys. Refused by field: rlimits above your',
+  '  hard limit, oom_score_adj below yours, additionalGids where setgroups is denied.',
+].join('\n');
+
 /** What both parsers hand to a command once the global flags are applied. */
 async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unknown>): Promise<void> {
   configureLog({ file: args.log, format: args['log-format'], debug: args.debug });
   // A relative --root is taken from the working directory, as runc does: the state dir and the
-  // helper need an absolute one.
+  // helper need an absolute one. Without one, the caller decides (rootless: XDG_RUNTIME_DIR).
   if (args.root) args.root = path.resolve(args.root);
+  else if (!(cmd as CommandSpec).stateless) args.root = defaultStateRoot();
   if (args['systemd-cgroup']) {
     throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
   }
@@ -263,7 +276,8 @@ export function yargsCli(argv: string[], onCommand: (cmd: AnyCommand, args: Glob
     cmd.rest && cmd === prepared?.cmd ? { ...a, [cmd.rest]: [...((a[cmd.rest] as string[]) ?? []), ...prepared.rest] } : a;
   let parser = yargs(prepared?.argv ?? argv)
     .scriptName('tsrun')
-    .usage('$0 [global options] <command> [options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), runc-compatible.');
+    .usage('$0 [global options] <command> [options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), runc-compatible.')
+    .epilogue(ROOTLESS_HELP);
   // The global flags are each command's too, as in fastParse: a command's own flag of the same
   // name (spec --rootless) replaces the global one instead of being merged with it.
   for (const [name, o] of Object.entries(globalOptions)) parser = parser.option(name, { ...toYargs(o), global: false });

@@ -6,12 +6,11 @@
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadBundle } from '../bundle/load.js';
-import { cgroupResources } from '../bundle/device-policy.js';
 import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
 import { seccompState } from '../bundle/seccomp-plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
-import type { IdMapping, Spec } from '../bundle/spec-types.js';
-import { openCgroupManager, type CgroupManager } from '../cgroups/index.js';
+import type { Spec } from '../bundle/spec-types.js';
+import type { CgroupManager } from '../cgroups/index.js';
 import { TsrunError, fromSystemError, isGone, wrap } from '../errors.js';
 import { runHooks } from '../hooks.js';
 import { log } from '../log.js';
@@ -25,6 +24,10 @@ import { hookState } from './status.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
 import { mountIdsBelow, unmountBelow } from './host-mounts.js';
 import { Undo } from './undo.js';
+import { containerCgroup } from './cgroup.js';
+import { writeIdMaps } from './id-maps.js';
+import { caller, mapsOwnGidAlone, readCallerLimits, type Caller } from '../rootless.js';
+import { checkRootlessNamespaces } from '../bundle/caller-limits.js';
 
 export interface CreateOptions {
   root: string;
@@ -37,6 +40,8 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** run in the foreground: the helper stays the init's parent and reports its exit status */
   foreground?: boolean;
+  /** --rootless: leave out cgroups the caller may not write (undefined: when the caller is rootless) */
+  rootlessCgroups?: boolean;
 }
 
 export interface CreatedContainer {
@@ -64,6 +69,9 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   log.phase('create: start');
   const { bundle, spec } = loadBundle(opts.bundle);
   log.phase('create: config loaded and validated');
+  const who = caller();
+  checkRootlessNamespaces(spec.linux ?? {}, who.euid);
+  const createsUserNamespace = (spec.linux?.namespaces ?? []).some((n) => n.type === 'user' && !n.path);
   // In the foreground tsrun is its own console socket, as runc is: nobody else could take the pty.
   const ownTerminal = opts.foreground === true && spec.process?.terminal === true && !opts.consoleSocket ? ownConsole() : undefined;
   const consoleSocket = ownTerminal?.path ?? opts.consoleSocket;
@@ -77,6 +85,8 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     listenFds: socketActivationFds(process.env, process.pid),
     capLastCap: readCapLastCap(),
     sourceKind,
+    callerLimits: readCallerLimits(who, createsUserNamespace && mapsOwnGidAlone(who, spec.linux?.gidMappings ?? [])),
+    callerInUserNamespace: who.inUserNamespace,
   });
   for (const warning of plan.warnings) log.warn(warning);
   log.phase('create: planned');
@@ -86,7 +96,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   const lock = ContainerLock.createNew(opts.root, opts.id);
   undo.push('state directory', () => lock.removeDir());
   try {
-    const created = await createLocked(opts, spec, plan, lock, undo);
+    const created = await createLocked(opts, spec, plan, lock, undo, who);
     if (ownTerminal) created.ptyMaster = await ownTerminal.master;
     return created;
   } catch (err) {
@@ -102,11 +112,12 @@ async function createLocked(
   plan: ContainerPlan,
   lock: ContainerLock,
   undo: Undo,
+  who: Caller,
 ): Promise<CreatedContainer> {
   const paths = lock.paths;
   native.mkfifo(paths.fifo, 0o622);
 
-  const cgroup = openCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id: opts.id });
+  const { manager: cgroup, resources, shown } = containerCgroup(spec, opts.id, opts.rootlessCgroups ?? who.rootless);
   // before the record names the cgroup: a delete --force of this container must never reach
   // processes that were there first
   refuseForeignCgroup(cgroup);
@@ -133,20 +144,23 @@ async function createLocked(
   };
   writeRecord(opts.root, record);
   log.phase('create: recorded');
-  cgroup.create(cgroupResources(spec));
+  cgroup.create(resources);
   undo.push('cgroup', () => cgroup.destroy());
   log.phase('create: cgroup made');
   record.cgroup.created = [...cgroup.created];
   writeRecord(opts.root, record);
   refuseForeignCgroup(cgroup);
-  cgroup.apply(cgroupResources(spec));
+  cgroup.apply(resources);
   log.phase('create: cgroup ready');
-  expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
+  expandCgroupMounts(plan, { version: cgroup.version, paths: shown }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
   const { hostMounts } = record;
   if (hostMounts) undo.push('mounts under the rootfs', () => unmountBelow(plan.rootfs, hostMounts.before));
   const { helper, channel, pid } = await startHelper(
-    encodePlan(plan, { stateDir: paths.dir, stage0Wait: opts.foreground === true, debug: log.debugEnabled }),
+    encodePlan(plan, {
+      stateDir: paths.dir, stage0Wait: opts.foreground === true, debug: log.debugEnabled,
+      mapsByCaller: who.euid !== 0 && (plan.newNamespaces & 0x10000000) !== 0,
+    }),
     plan.preserveFds,
     (abort) => undo.push('init helper', abort),
   );
@@ -172,8 +186,7 @@ async function createLocked(
     throw wrap(err, 'add container init to its cgroup');
   }
   if (plan.newNamespaces & 0x10000000) {
-    writeIdMap(pid, 'uid_map', plan.uidMappings);
-    writeIdMap(pid, 'gid_map', plan.gidMappings);
+    writeIdMaps(pid, plan.uidMappings, plan.gidMappings, who);
   }
 
   log.phase('create: init in its cgroup');
@@ -233,15 +246,6 @@ function refuseForeignCgroup(cgroup: CgroupManager): void {
 function hookBudgetMs(spec: Spec): number {
   const hooks = [...(spec.hooks?.createContainer ?? [])];
   return hooks.reduce((sum, h) => sum + (h.timeout ?? 60) * 1000, 0);
-}
-
-function writeIdMap(pid: number, file: 'uid_map' | 'gid_map', mappings: IdMapping[]): void {
-  const text = mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
-  try {
-    writeFileSync(`/proc/${pid}/${file}`, text);
-  } catch (err) {
-    throw fromSystemError(err, `write ${file} of the container's user namespace`);
-  }
 }
 
 /** The bare decimal pid, no newline (containerd and podman parse it strictly); written atomically. */

@@ -14,6 +14,7 @@ import type { Process } from '../bundle/spec-types.js';
 import { validateProcess } from '../bundle/validate.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError, wrap } from '../errors.js';
 import { log } from '../log.js';
+import { caller, readCallerLimits } from '../rootless.js';
 import { ProcessHandle, readProcStat } from '../state/proc.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { Msg } from '../protocol/protocol.js';
@@ -164,6 +165,7 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
     consoleSocket: terminal?.path ?? opts.consoleSocket,
     preserveFds: opts.preserveFds,
     seccomp: record.seccomp,
+    callerLimits: readCallerLimits(caller(), setgroupsDenied(record.pid)),
   });
   for (const warning of plan.warnings) log.warn(warning);
 
@@ -211,5 +213,14 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
     return code;
   } catch (err) {
     throw await undo.rollback(err instanceof TsrunError ? err : wrap(err, 'exec'));
+  }
+}
+
+/** The container's user namespace refuses setgroups(2) (a rootless create that mapped its own gid alone). */
+function setgroupsDenied(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim() === 'deny';
+  } catch {
+    return false;
   }
 }

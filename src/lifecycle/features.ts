@@ -54,6 +54,13 @@ export function features(): object {
       netDevices: { enabled: true },
       memoryPolicy: { modes: Object.keys(memoryPolicyModes), flags: Object.keys(memoryPolicyFlags) },
     },
-    annotations: { 'io.github.tsrun.version': TSRUN_VERSION },
+    annotations: {
+      'io.github.tsrun.version': TSRUN_VERSION,
+      // what a rootless caller gets (README "Rootless"): features.md leaves this to annotations
+      'io.github.tsrun.rootless': 'true',
+      'io.github.tsrun.rootless.cgroup': 'writable hierarchies only (v2: a delegated subtree); none without, and then a limit is refused; no device rules; no systemd driver',
+      'io.github.tsrun.rootless.idmap': 'the caller\'s own uid/gid directly (setgroups denied), other ranges through newuidmap/newgidmap',
+      'io.github.tsrun.rootless.mounts': 'device nodes bound from the host; locked bind flags kept on remount; sysfs without an own network namespace bound from the host',
+    },
   };
 }

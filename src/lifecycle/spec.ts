@@ -47,21 +47,28 @@ export function defaultSpec(rootless: boolean, uid = process.getuid?.() ?? 0, gi
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };
-  if (rootless) {
-    const linux = spec.linux!;
-    linux.resources = undefined;
-    linux.namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }, { type: 'user' }];
-    linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
-    linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
-    spec.mounts = spec.mounts!
-      .filter((m) => m.destination !== '/sys/fs/cgroup')
-      .map((m) => {
-        if (m.destination === '/sys') return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
-        if (m.destination === '/dev/pts') return { ...m, options: m.options!.filter((o) => o !== 'gid=5') };
-        return m;
-      });
-  }
+  if (rootless) toRootless(spec, uid, gid);
   return spec;
+}
+
+/**
+ * What runc's `spec --rootless` changes (specconv.ToRootless): no network namespace (a new one
+ * would have no usable device), a user namespace mapping root to the caller's uid and gid, the
+ * host's /sys bound read-only (a new sysfs needs a network namespace of the container's own), no
+ * uid=/gid= mount options (those ids are not mapped), and no linux.resources (a user may write
+ * no cgroup limits on most hosts).
+ */
+function toRootless(spec: Spec, uid: number, gid: number): void {
+  const linux = spec.linux!;
+  delete linux.resources;
+  linux.namespaces = [...linux.namespaces!.filter((n) => n.type !== 'network'), { type: 'user' }];
+  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  spec.mounts = spec.mounts!.map((m) => {
+    if (m.destination === '/sys') return { source: '/sys', destination: '/sys', type: 'none', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+    if (!m.options) return m;
+    return { ...m, options: m.options.filter((o) => !o.startsWith('uid=') && !o.startsWith('gid=')) };
+  });
 }
 
 export function writeSpec(bundleDir: string, rootless: boolean): string {

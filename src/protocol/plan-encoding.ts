@@ -36,7 +36,8 @@ function encodeProcess(w: RecordWriter, plan: ProcessPlan): void {
 }
 
 /** The Plan payload of a create. */
-export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0Wait: boolean; debug?: boolean }): Buffer {
+/** mapsByCaller: a rootless caller writes the id maps of the new user namespace (MapsByCaller). */
+export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0Wait: boolean; debug?: boolean; mapsByCaller?: boolean }): Buffer {
   const w = new RecordWriter();
   if (opts.debug) w.add('Debug');
   w.add('Namespaces', { flags: plan.newNamespaces });
@@ -49,11 +50,11 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   if (plan.readonlyRoot) rootFlags |= RootfsFlag.Readonly;
   if (plan.readonlyDev) rootFlags |= RootfsFlag.ReadonlyDev;
   if (plan.noPivot) rootFlags |= RootfsFlag.NoPivot;
-  if (plan.userNamespace) rootFlags |= RootfsFlag.BindDevices;
+  if (plan.bindDevices) rootFlags |= RootfsFlag.BindDevices;
   w.add('RootfsFlags', { flags: rootFlags, propagation: plan.rootPropagation });
   for (const m of plan.mounts) {
     const kind = (m.bind ? MountKind.Bind : 0) | (m.createFile ? MountKind.CreateFile : 0) | (m.labeled ? MountKind.Label : 0);
-    w.add('Mount', { ...m, kind, recAttrSet: m.recAttrSet ?? 0, recAttrClr: m.recAttrClr ?? 0 });
+    w.add('Mount', { ...m, kind, recAttrSet: m.recAttrSet ?? 0, recAttrClr: m.recAttrClr ?? 0, fallbackSource: m.fallbackSource ?? '' });
   }
   if (plan.mountLabel) w.add('MountLabel', { label: plan.mountLabel });
   for (const d of plan.devices) w.add('Device', d);
@@ -75,6 +76,7 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   for (const [hostName, containerName] of plan.netDevices) w.add('NetDevice', { hostName, containerName });
   if (plan.memoryPolicy) w.add('MemoryPolicy', plan.memoryPolicy);
   if (plan.hostMountNamespace) w.add('HostMountNamespace');
+  if (opts.mapsByCaller) w.add('MapsByCaller');
   return w.bytes();
 }
 

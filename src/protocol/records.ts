@@ -74,6 +74,8 @@ export const records = {
     ['source', 'str'], ['destination', 'str'], ['type', 'str'], ['data', 'str'],
     // MOUNT_ATTR_* set and cleared on the whole tree (mount_setattr AT_RECURSIVE): "rro" and friends
     ['recAttrSet', 'u32'], ['recAttrClr', 'u32'],
+    // a host dir bound instead when the kernel refuses a cgroup2 mount (rootless; "" for none)
+    ['fallbackSource', 'str'],
   ]),
   Device: rec(9, 'many', 'a device node: type S_IFCHR|S_IFBLK|S_IFIFO, permission mode, owner', [
     ['type', 'u32'], ['major', 'u32'], ['minor', 'u32'], ['mode', 'u32'], ['uid', 'u32'], ['gid', 'u32'], ['path', 'str'],
@@ -130,6 +132,7 @@ export const records = {
   ApparmorProfile: rec(45, 'one', 'process.apparmorProfile: "exec <profile>" goes to the process\'s attr/apparmor/exec (or attr/exec) before execve', [['profile', 'str']]),
   SelinuxLabel: rec(46, 'one', 'process.selinuxLabel: written to attr/exec before execve, and to attr/keycreate around joining the session keyring', [['label', 'str']]),
   MountLabel: rec(47, 'one', 'linux.mountLabel: the SELinux context= option of the mounts marked MountKind.Label and of the tmpfs over masked directories', [['label', 'str']]),
+  MapsByCaller: rec(48, 'flag', 'a caller that is not root writes the id maps: the init stays dumpable until Continue, so its uid_map, gid_map and setgroups are the caller\'s to write (as runc\'s stage 1)', []),
 } satisfies Record<string, RecordDecl>;
 
 export type RecordName = keyof typeof records;

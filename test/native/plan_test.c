@@ -87,7 +87,7 @@ static void test_full_plan(void)
   tsrun_error_t err;
 
   struct tsrun_ns_path ns[] = { { 0x10000000, "/proc/1/ns/user" }, { 0x40000000, "/run/netns/x" } };
-  struct tsrun_mount mount = { .flags = 0x1000, .kind = TSRUN_MOUNT_BIND, .source = "/src", .destination = "/dst", .type = "", .data = "" };
+  struct tsrun_mount mount = { .flags = 0x1000, .kind = TSRUN_MOUNT_BIND, .source = "/src", .destination = "/dst", .type = "", .data = "", .fallback_source = "" };
   char *args[] = { "sh", "-c", "echo hi", NULL }, *env[] = { NULL };
   char *hook_args[] = { "hook", NULL }, *hook_env[] = { "A=b", NULL };
   struct tsrun_hook hook = { .kind = TSRUN_HOOK_START_CONTAINER, .timeout_s = 3, .path = "/bin/hook", .args = hook_args, .n_args = 1, .env = hook_env, .n_env = 1 };

@@ -12,6 +12,30 @@ import { rootfsTar } from './image.js';
 
 export const PODMAN_IMAGE = 'localhost/tsrun-e2e:latest';
 
+/**
+ * dir/storage.conf and dir/containers.conf (for CONTAINERS_STORAGE_CONF and CONTAINERS_CONF): the
+ * storage driver and its dirs under dir, no network namespace, cgroupfs, a file events log.
+ */
+export function writePodmanConfig(dir, { driver, containers = [], engine = [], more = [] }) {
+	fs.writeFileSync(path.join(dir, 'storage.conf'), ['[storage]', `driver = "${driver}"`, `graphroot = "${dir}/graph"`, `runroot = "${dir}/run"`, ''].join('\n'));
+	fs.writeFileSync(
+		path.join(dir, 'containers.conf'),
+		[
+			'[containers]',
+			...containers,
+			'netns = "none"',
+			'[engine]',
+			'cgroup_manager = "cgroupfs"',
+			'events_logger = "file"',
+			`events_logfile_path = "${dir}/events.log"`,
+			`tmp_dir = "${dir}/tmp"`,
+			...engine,
+			...more,
+			'',
+		].join('\n'),
+	);
+}
+
 export async function startPodman() {
 	const dir = workdir('podman');
 	const runtimeRoot = path.join(dir, 'runtime-root');
@@ -25,27 +49,12 @@ export async function startPodman() {
 		containers: new Set(),
 	};
 	for (const d of ['graph', 'run', 'tmp', 'cni', 'volumes']) fs.mkdirSync(path.join(dir, d), { mode: 0o700 });
-	fs.writeFileSync(
-		path.join(dir, 'storage.conf'),
-		['[storage]', 'driver = "overlay"', `graphroot = "${dir}/graph"`, `runroot = "${dir}/run"`, ''].join('\n'),
-	);
-	fs.writeFileSync(
-		path.join(dir, 'containers.conf'),
-		[
-			'[containers]',
-			'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
-			'netns = "none"',
-			'[engine]',
-			'cgroup_manager = "cgroupfs"',
-			'events_logger = "file"',
-			`events_logfile_path = "${dir}/events.log"`,
-			`tmp_dir = "${dir}/tmp"`,
-			`volume_path = "${dir}/volumes"`,
-			'[network]',
-			`network_config_dir = "${dir}/cni"`,
-			'',
-		].join('\n'),
-	);
+	writePodmanConfig(dir, {
+		driver: 'overlay',
+		containers: ['default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]'],
+		engine: [`volume_path = "${dir}/volumes"`],
+		more: ['[network]', `network_config_dir = "${dir}/cni"`],
+	});
 	const podman = which('podman');
 	const procEnv = { CONTAINERS_CONF: path.join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: path.join(dir, 'storage.conf') };
 	env.global = [
