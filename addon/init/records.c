@@ -46,6 +46,7 @@ static const struct tsrun_field_desc fields_mount[] = {
   { "data", TSRUN_FIELD_STR, offsetof(struct tsrun_mount, data), 0, UINT32_MAX, NULL, NULL, 0 },
   { "recAttrSet", TSRUN_FIELD_U32, offsetof(struct tsrun_mount, rec_attr_set), 0, UINT32_MAX, NULL, NULL, 0 },
   { "recAttrClr", TSRUN_FIELD_U32, offsetof(struct tsrun_mount, rec_attr_clr), 0, UINT32_MAX, NULL, NULL, 0 },
+  { "fallbackSource", TSRUN_FIELD_STR, offsetof(struct tsrun_mount, fallback_source), 0, UINT32_MAX, NULL, NULL, 0 },
 };
 
 static const struct tsrun_field_desc fields_device[] = {
@@ -219,7 +220,7 @@ static const struct tsrun_field_desc fields_mount_label[] = {
   { "label", TSRUN_FIELD_STR, offsetof(struct tsrun_plan, mount_label), 0, UINT32_MAX, NULL, NULL, 0 },
 };
 
-const struct tsrun_record_desc tsrun_records[47 + 1] = {
+const struct tsrun_record_desc tsrun_records[48 + 1] = {
   [1] = { "Namespaces", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_namespaces), 0, 0, fields_namespaces, 1 },
   [2] = { "NsPath", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, ns_paths), offsetof(struct tsrun_plan, n_ns_paths), sizeof(*((struct tsrun_plan *)0)->ns_paths), 0, fields_ns_path, 2 },
   [3] = { "TimeOffset", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, time_offsets), offsetof(struct tsrun_plan, n_time_offsets), sizeof(*((struct tsrun_plan *)0)->time_offsets), 0, fields_time_offset, 1 },
@@ -227,7 +228,7 @@ const struct tsrun_record_desc tsrun_records[47 + 1] = {
   [5] = { "Domainname", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_domainname), 0, 0, fields_domainname, 1 },
   [6] = { "Rootfs", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_rootfs), 0, 0, fields_rootfs, 1 },
   [7] = { "RootfsFlags", TSRUN_STORE_ONE, false, offsetof(struct tsrun_plan, rootfs_flags), offsetof(struct tsrun_plan, has_rootfs_flags), 0, 0, fields_rootfs_flags, 2 },
-  [8] = { "Mount", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, mounts), offsetof(struct tsrun_plan, n_mounts), sizeof(*((struct tsrun_plan *)0)->mounts), 0, fields_mount, 9 },
+  [8] = { "Mount", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, mounts), offsetof(struct tsrun_plan, n_mounts), sizeof(*((struct tsrun_plan *)0)->mounts), 0, fields_mount, 10 },
   [9] = { "Device", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, devices), offsetof(struct tsrun_plan, n_devices), sizeof(*((struct tsrun_plan *)0)->devices), 0, fields_device, 7 },
   [10] = { "Symlink", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, symlinks), offsetof(struct tsrun_plan, n_symlinks), sizeof(*((struct tsrun_plan *)0)->symlinks), 0, fields_symlink, 2 },
   [11] = { "MaskedPath", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, masked_paths), offsetof(struct tsrun_plan, n_masked_paths), sizeof(*((struct tsrun_plan *)0)->masked_paths), 0, fields_masked_path, 1 },
@@ -267,4 +268,5 @@ const struct tsrun_record_desc tsrun_records[47 + 1] = {
   [45] = { "ApparmorProfile", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_apparmor_profile), 0, 0, fields_apparmor_profile, 1 },
   [46] = { "SelinuxLabel", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_selinux_label), 0, 0, fields_selinux_label, 1 },
   [47] = { "MountLabel", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_mount_label), 0, 0, fields_mount_label, 1 },
+  [48] = { "MapsByCaller", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, maps_by_caller), 0, 0, 0, NULL, 0 },
 };

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 47
+#define TSRUN_MAX_TAG 48
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -33,6 +33,7 @@ struct tsrun_mount {
   const char *data;
   uint32_t rec_attr_set;
   uint32_t rec_attr_clr;
+  const char *fallback_source;
 };
 
 /* Device: a device node: type S_IFCHR|S_IFBLK|S_IFIFO, permission mode, owner */
@@ -288,6 +289,8 @@ struct tsrun_plan {
   /* MountLabel (one): linux.mountLabel: the SELinux context= option of the mounts marked MountKind.Label and of the tmpfs over masked directories */
   bool has_mount_label;
   const char *mount_label;
+  /* MapsByCaller (flag): a caller that is not root writes the id maps: the init stays dumpable until Continue, so its uid_map, gid_map and setgroups are the caller's to write (as runc's stage 1) */
+  bool maps_by_caller;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };
