@@ -10,8 +10,8 @@
  * it does not fully understand — --help, an unknown flag, a missing argument — goes to yargs, which
  * gives the usage text and the error message.
  */
-import path from 'node:path';
 import parseArgs from 'yargs-parser';
+import { callerPath, currentCall } from '../call.js';
 import { TsrunError } from '../errors.js';
 import { loadYargs } from '../lazy.js';
 import { configureLog, log } from '../log.js';
@@ -69,7 +69,7 @@ async function showHelp(topic: string | undefined): Promise<void> {
     throw noHelpTopic(topic);
   }
   const parser = yargsCli(topic === undefined ? [] : [topic], runCommand);
-  process.stdout.write(`${await parser.getHelp()}\n`);
+  currentCall().out(`${await parser.getHelp()}\n`);
 }
 
 function report(err: unknown): void {
@@ -79,9 +79,9 @@ function report(err: unknown): void {
   }
   log.error(message);
   if (err instanceof TsrunError && log.debugEnabled && err.cause) {
-    process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+    currentCall().err(`${String((err.cause as Error).stack ?? err.cause)}\n`);
   }
-  process.exitCode = err instanceof TsrunError ? err.exitCode : 1;
+  currentCall().exitCode = err instanceof TsrunError ? err.exitCode : 1;
 }
 
 /** What both parsers hand to a command once the global flags are applied. */
@@ -89,7 +89,7 @@ async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unk
   configureLog({ file: args.log, format: args['log-format'], debug: args.debug });
   // A relative --root is taken from the working directory, as runc does: the state dir and the
   // helper need an absolute one.
-  if (args.root) args.root = path.resolve(args.root);
+  if (args.root) args.root = callerPath(args.root);
   if (args['systemd-cgroup']) {
     throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
   }
@@ -312,7 +312,7 @@ export async function main(argv: string[]): Promise<void> {
     configureLogFrom(argv);
     log.phase('main');
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
-      process.stdout.write(versionText());
+      currentCall().out(versionText());
       return;
     }
     const help = helpTopic(argv);
