@@ -307,11 +307,15 @@ function configureLogFrom(argv: string[]): void {
   configureLog({ file: typeof g.log === 'string' ? g.log : undefined, format, debug: g.debug === true });
 }
 
+export function isVersionRequest(argv: string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version');
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     configureLogFrom(argv);
     log.phase('main');
-    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
+    if (isVersionRequest(argv)) {
       currentCall().out(versionText());
       return;
     }
