@@ -575,6 +575,21 @@ class EngineAcceptWorker : public Napi::AsyncWorker {
   int errno_ = 0;
 };
 
+// engineClose(listenFd): shutdown(2) wakes the worker blocked in accept (close alone would not,
+// and Node's exit waits for its thread pool), then close.
+Napi::Value EngineClose(const Napi::CallbackInfo& info) {
+  const char* usage = "engineClose(listenFd: number)";
+  if (!CheckArgs(info, 1, usage)) return info.Env().Undefined();
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  shutdown(fd, SHUT_RDWR);
+  close(fd);
+  return info.Env().Undefined();
+}
+
 // engineAccept(listenFd) -> Promise<DoorRequest>: the next call (fds and connection close-on-exec).
 Napi::Value EngineAccept(const Napi::CallbackInfo& info) {
   const char* usage = "engineAccept(listenFd: number)";
@@ -603,6 +618,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("eventfd", Napi::Function::New(env, EventFd));
   exports.Set("engineListen", Napi::Function::New(env, EngineListen));
   exports.Set("engineAccept", Napi::Function::New(env, EngineAccept));
+  exports.Set("engineClose", Napi::Function::New(env, EngineClose));
   return exports;
 }
 

@@ -40,6 +40,8 @@ export interface Native {
   engineListen(path: string): number;
   /** the next door's call on that socket (src/engine/server.ts) */
   engineAccept(listenFd: number): Promise<DoorRequest>;
+  /** stops listening: a pending engineAccept rejects */
+  engineClose(listenFd: number): void;
 }
 
 /** One call a door hands to the engine (addon/door/wire.h); every fd is close-on-exec and the engine's to close. */
@@ -97,6 +99,7 @@ export const native: Native = {
   eventfd: () => load().eventfd(),
   engineListen: (path) => load().engineListen(path),
   engineAccept: (listenFd) => load().engineAccept(listenFd),
+  engineClose: (listenFd) => load().engineClose(listenFd),
 };
 
 function load(): Native {

@@ -95,6 +95,7 @@ export async function serveEngine(opts: EngineOptions): Promise<void> {
   const shutDown = () => {
     // still holding the lock: no other engine has bound the path meanwhile
     rmSync(opts.socketPath, { force: true });
+    native.engineClose(listenFd);
     process.exit(0);
   };
   const idle = () => {
@@ -117,7 +118,8 @@ export async function serveEngine(opts: EngineOptions): Promise<void> {
     try {
       req = await native.engineAccept(listenFd);
     } catch {
-      // out of fds or worse: leave, the doors run their calls in-process and start a new engine
+      // closed by shutDown, or out of fds or worse: leave, the doors run their calls in-process
+      // and start a new engine
       return shutDown();
     }
     void serve(req);
@@ -126,13 +128,19 @@ export async function serveEngine(opts: EngineOptions): Promise<void> {
 
 async function serveCall(req: DoorRequest, own: string, ownUmask: number, sameBuild: boolean): Promise<void> {
   const env = envOf(req.env);
-  const inProcess =
-    !sameBuild ||
-    whyInProcess(req, own, ownUmask) !== undefined ||
-    // a crash test stops the process at a phase: that must be the caller's own process
-    env.TSRUN_STOP_AT_PHASE !== undefined ||
-    !servedCommand(req.argv);
-  if (inProcess) {
+  const inProcess = !sameBuild
+    ? 'the engine runs an older build'
+    : (whyInProcess(req, own, ownUmask) ??
+      // a crash test stops the process at a phase: that must be the caller's own process
+      (env.TSRUN_STOP_AT_PHASE !== undefined ? 'TSRUN_STOP_AT_PHASE' : undefined) ??
+      (servedCommand(req.argv) ? undefined : 'a command the engine does not serve'));
+  if (inProcess !== undefined) {
+    // --debug says why, before the in-process run's own lines
+    if (req.argv.includes('--debug')) {
+      const output = callOutput();
+      output.write(req.fds[2], `time="${new Date().toISOString()}" level=debug msg="engine: runs in-process: ${inProcess}"\n`);
+      await output.flushed();
+    }
     reply(req.conn, REPLY_FALLBACK, 0);
     return;
   }
