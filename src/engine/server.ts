@@ -20,8 +20,13 @@ import { processIdentity, whyInProcess } from './peer.js';
 const REPLY_EXIT = 1;
 const REPLY_FALLBACK = 2;
 
-/** What the engine serves so far: the commands that start no process of the container's. */
-const SERVED = new Set(['state', 'list', 'kill', 'delete', 'pause', 'resume', 'ps', 'update', 'features']);
+/**
+ * What the engine serves so far: the commands that start no process of the container's (start
+ * only releases the init its create made, a child of create's caller). create, run and exec, whose
+ * init must be the caller's child, run in-process until the door spawns tsrun-init itself; events
+ * (a stream for as long as the container runs) and spec (a file in the cwd) too.
+ */
+const SERVED = new Set(['state', 'list', 'start', 'kill', 'delete', 'pause', 'resume', 'ps', 'update', 'features']);
 
 function servedCommand(argv: string[]): boolean {
   if (isVersionRequest(argv)) return true;

@@ -56,14 +56,17 @@ function inProcess(c, args, o = {}) {
 	return execa(process.execPath, [path.join(REPO, 'bin/tsrun.cjs'), '--root', c.root, ...args], { reject: false, cwd: c.dir, input: o.input });
 }
 
-test('engine: state, list, ps, pause, resume, update, kill and delete through the door print and exit as in-process', opts, async (t) => {
+test('engine: start, state, list, ps, pause, resume, update, kill and delete through the door print and exit as in-process', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c);
 	try {
 		c.sh('sleep 600');
 		const { pid } = await c.create();
-		await c.start();
 		await engine.started();
+		const started = await engine.door(['--debug', 'start', c.id]);
+		assert.equal(started.exitCode, 0, started.stderr);
+		assert.match(started.stderr, SERVED);
+		assert.equal((await c.state()).status, 'running');
 		for (const args of [['state', c.id], ['list', '--format', 'json'], ['list'], ['ps', '--format', 'json', c.id], ['state', 'no-such'], ['kill', 'no-such'], ['features']]) {
 			const [served, local] = [await engine.door(['--debug', ...args]), await inProcess(c, args)];
 			assert.match(served.stderr, SERVED, `${args.join(' ')} served by the engine: ${served.stderr}`);
