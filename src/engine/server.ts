@@ -106,14 +106,22 @@ export async function serveEngine(opts: EngineOptions): Promise<void> {
   const idle = () => {
     if (active === 0) idleTimer = setTimeout(shutDown, opts.idleMs);
   };
+  let retiring = false;
   const serve = async (req: DoorRequest) => {
     active++;
     clearTimeout(idleTimer);
+    // a rebuilt install: this call and those in flight finish here (in-process for this one), the
+    // next door finds no socket and starts an engine of the new build
+    if (!retiring && stamp !== buildStamp()) {
+      retiring = true;
+      rmSync(opts.socketPath, { force: true });
+    }
     try {
-      await serveCall(req, own, ownUmask, stamp === buildStamp());
+      await serveCall(req, own, ownUmask, !retiring);
     } finally {
       closeRequest(req);
       active--;
+      if (retiring && active === 0) shutDown();
       idle();
     }
   };
