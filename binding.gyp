@@ -38,6 +38,14 @@
       "cflags": ["-std=gnu11"],
       "ldflags": ["-static"],
       "libraries": ["-lseccomp"]
+    },
+    {
+      "target_name": "tsrun",
+      "type": "executable",
+      "sources": ["addon/door/door.c"],
+      "defines": ["TSRUN_NODE_PATH=\"<!(node -p process.execPath)\""],
+      "cflags": ["-std=gnu11"],
+      "ldflags": ["-static"]
     }
   ]
 }

@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "door/wire.h"
+
 namespace {
 
 const char* ErrnoName(int err) {
@@ -286,6 +288,23 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// recvmsg of up to `len` bytes and the fds sent with them, close-on-exec (no fd of a peer may
+// reach a process Node spawns), retried on EINTR; `msg` keeps the control data for CMSG_FIRSTHDR.
+ssize_t RecvWithRights(int conn, void* buf, size_t len, void* control, size_t control_len, int flags, struct msghdr* msg) {
+  struct iovec iov = {buf, len};
+  msg->msg_iov = &iov;
+  msg->msg_iovlen = 1;
+  msg->msg_control = control;
+  msg->msg_controllen = control_len;
+  ssize_t n;
+  do {
+    n = recvmsg(conn, msg, MSG_CMSG_CLOEXEC | flags);
+  } while (n < 0 && errno == EINTR);
+  msg->msg_iov = nullptr;
+  msg->msg_iovlen = 0;
+  return n;
+}
+
 // Waits, on a worker thread, for one connection on a new AF_UNIX socket at `path` and one
 // SCM_RIGHTS message on it: the pty master that tsrun-init sends for `terminal: true`. Used by a
 // foreground `run`, which is its own console socket. Node's net module cannot receive fds.
@@ -310,17 +329,9 @@ class ReceiveFdWorker : public Napi::AsyncWorker {
     int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0) return Fail("accept", errno);
     char name[256];
-    struct iovec iov = {name, sizeof(name) - 1};
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    ssize_t n;
-    do {
-      n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = RecvWithRights(conn, name, sizeof(name) - 1, control, sizeof(control), 0, &msg);
     int saved = errno;
     close(conn);
     if (n < 0) return Fail("recvmsg", saved);
@@ -409,6 +420,189 @@ Napi::Value EventFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// engineListen(path) -> fd: the resident engine's socket (close-on-exec, mode 0600; its directory
+// is 0700), listening. src/engine/server.ts owns the directory and the path.
+Napi::Value EngineListen(const Napi::CallbackInfo& info) {
+  const char* usage = "engineListen(path: string)";
+  if (!CheckArgs(info, 1, usage)) return info.Env().Undefined();
+  if (!info[0].IsString()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return Throw(SysError(info.Env(), "bind", ENAMETOOLONG, path));
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Throw(SysError(info.Env(), "socket", errno));
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) < 0 || chmod(path.c_str(), 0600) < 0 ||
+      listen(fd, 128) < 0) {
+    int saved = errno;
+    close(fd);
+    return Throw(SysError(info.Env(), "bind", saved, path));
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// One door's call as the engine receives it (addon/door/wire.h), credentials from SO_PEERCRED.
+struct DoorRequest {
+  int conn = -1;
+  struct ucred peer = {};
+  uint32_t umask = 0;
+  int fds[TSRUN_DOOR_NFDS] = {-1, -1, -1};
+  std::vector<std::string> strings;  // cwd, then argc args, then envc entries
+  uint32_t argc = 0;
+
+  void Close() {
+    for (int& fd : fds) {
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
+    if (conn >= 0) close(conn);
+    conn = -1;
+  }
+};
+
+static bool ReadFull(int fd, char* buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = read(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads one request from a new connection; false (and nothing kept open) when it is not one.
+static bool ReadDoorRequest(int conn, DoorRequest& req) {
+  req.conn = conn;
+  // a peer that connects and says nothing must not hold the engine's accept loop for long
+  struct timeval timeout = {5, 0};
+  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  socklen_t len = sizeof(req.peer);
+  if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &req.peer, &len) < 0) return false;
+  struct tsrun_door_request head;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * TSRUN_DOOR_NFDS)];
+  struct msghdr msg = {};
+  ssize_t n = RecvWithRights(conn, &head, sizeof(head), control, sizeof(control), MSG_WAITALL, &msg);
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int got[TSRUN_DOOR_NFDS * 2];
+    if (count > TSRUN_DOOR_NFDS * 2) count = TSRUN_DOOR_NFDS * 2;
+    memcpy(got, CMSG_DATA(c), count * sizeof(int));
+    for (size_t i = 0; i < count; i++) {
+      if (i < TSRUN_DOOR_NFDS && req.fds[i] < 0) req.fds[i] = got[i];
+      else close(got[i]);
+    }
+  }
+  if (n != static_cast<ssize_t>(sizeof(head)) || (msg.msg_flags & MSG_CTRUNC)) return false;
+  if (head.magic != TSRUN_DOOR_MAGIC || head.version != TSRUN_DOOR_VERSION || head.payload_len > TSRUN_DOOR_MAX_PAYLOAD)
+    return false;
+  for (int fd : req.fds) {
+    if (fd < 0) return false;
+  }
+  std::string payload(head.payload_len, '\0');
+  if (!ReadFull(conn, &payload[0], payload.size())) return false;
+  size_t want = 1 + static_cast<size_t>(head.argc) + head.envc;
+  for (size_t at = 0; at < payload.size();) {
+    size_t end = payload.find('\0', at);
+    if (end == std::string::npos) return false;
+    req.strings.emplace_back(payload, at, end - at);
+    at = end + 1;
+  }
+  if (req.strings.size() != want) return false;
+  req.argc = head.argc;
+  req.umask = head.umask;
+  return true;
+}
+
+// Accepts, on a worker thread, the next door's call; a connection that is not a well-formed
+// request is closed and the next one awaited.
+class EngineAcceptWorker : public Napi::AsyncWorker {
+ public:
+  EngineAcceptWorker(Napi::Env env, int listen_fd)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), listen_fd_(listen_fd) {}
+  ~EngineAcceptWorker() override { req_.Close(); }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    for (;;) {
+      int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        errno_ = errno;
+        SetError("accept");
+        return;
+      }
+      req_ = DoorRequest();
+      if (ReadDoorRequest(conn, req_)) return;
+      req_.Close();
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("conn", req_.conn);
+    out.Set("pid", static_cast<double>(req_.peer.pid));
+    out.Set("uid", static_cast<double>(req_.peer.uid));
+    out.Set("gid", static_cast<double>(req_.peer.gid));
+    out.Set("umask", req_.umask);
+    Napi::Array fds = Napi::Array::New(env, TSRUN_DOOR_NFDS);
+    for (uint32_t i = 0; i < TSRUN_DOOR_NFDS; i++) fds.Set(i, req_.fds[i]);
+    out.Set("fds", fds);
+    out.Set("cwd", req_.strings[0]);
+    Napi::Array argv = Napi::Array::New(env, req_.argc);
+    for (uint32_t i = 0; i < req_.argc; i++) argv.Set(i, req_.strings[1 + i]);
+    out.Set("argv", argv);
+    size_t envc = req_.strings.size() - 1 - req_.argc;
+    Napi::Array envs = Napi::Array::New(env, envc);
+    for (size_t i = 0; i < envc; i++) envs.Set(static_cast<uint32_t>(i), req_.strings[1 + req_.argc + i]);
+    out.Set("env", envs);
+    // the fds and the connection are JavaScript's now
+    req_.conn = -1;
+    for (int& fd : req_.fds) fd = -1;
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error&) override { deferred_.Reject(SysError(Env(), "accept", errno_).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int listen_fd_;
+  DoorRequest req_;
+  int errno_ = 0;
+};
+
+// engineClose(listenFd): shutdown(2) wakes the worker blocked in accept (close alone would not,
+// and Node's exit waits for its thread pool), then close.
+Napi::Value EngineClose(const Napi::CallbackInfo& info) {
+  const char* usage = "engineClose(listenFd: number)";
+  if (!CheckArgs(info, 1, usage)) return info.Env().Undefined();
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  shutdown(fd, SHUT_RDWR);
+  close(fd);
+  return info.Env().Undefined();
+}
+
+// engineAccept(listenFd) -> Promise<DoorRequest>: the next call (fds and connection close-on-exec).
+Napi::Value EngineAccept(const Napi::CallbackInfo& info) {
+  const char* usage = "engineAccept(listenFd: number)";
+  if (!CheckArgs(info, 1, usage)) return info.Env().Undefined();
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  auto* worker = new EngineAcceptWorker(info.Env(), info[0].As<Napi::Number>().Int32Value());
+  worker->Queue();
+  return worker->Promise();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
@@ -422,6 +616,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfQueryCgroupDevice", Napi::Function::New(env, BpfQueryCgroupDevice));
   exports.Set("bpfProgramFdById", Napi::Function::New(env, BpfProgramFdById));
   exports.Set("eventfd", Napi::Function::New(env, EventFd));
+  exports.Set("engineListen", Napi::Function::New(env, EngineListen));
+  exports.Set("engineAccept", Napi::Function::New(env, EngineAccept));
+  exports.Set("engineClose", Napi::Function::New(env, EngineClose));
   return exports;
 }
 

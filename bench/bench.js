@@ -4,8 +4,13 @@
 //   state                 `state ID` of a running container
 //   run /bin/true         `run` in the foreground, container exits at once
 //   create+start+delete   the three commands back to back (delete --force: the container may still run)
+//   N runs back to back   N foreground `run /bin/true` one after the other (--seq N, default 100): total s
 //   created init RSS      VmRSS of a created, not started container's init (/proc/<pid>/status)
 //   peak RSS              of the runtime process itself (/usr/bin/time -f %M)
+//
+// "tsrun+engine" is the door (build/Release/tsrun) with TSRUN_ENGINE=on and a resident engine of
+// the bench's own (warmed before the first round): what it serves costs the door's start and a
+// socket round trip; what it does not serve yet (run, create, start) runs in-process behind the door.
 //
 // Samples are interleaved (runtime order shuffled each round) so drift hits all alike; medians of
 // >= 20 runs. Options: --runs N (BENCH_RUNS), --only tsrun,runc (BENCH_ONLY). Needs root.
@@ -24,6 +29,7 @@ const argValue = (name) => {
 };
 const RUNS = Math.max(20, Number(argValue('--runs') ?? process.env.BENCH_RUNS ?? 20));
 const RSS_RUNS = 5;
+const SEQ_RUNS = Math.max(1, Number(argValue('--seq') ?? process.env.BENCH_SEQ ?? 100));
 const ONLY = (argValue('--only') ?? process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 
 if (process.getuid() !== 0) {
@@ -85,8 +91,14 @@ function setupCrunNamespace() {
 	return nsFile;
 }
 
+const door = path.join(repo, 'build/Release/tsrun');
+const engineDir = path.join(work, 'engine');
+
 function runtimes() {
 	const list = [{ name: 'tsrun', cmd: [process.execPath, path.join(repo, 'bin/tsrun.cjs')] }];
+	if (fs.existsSync(door)) {
+		list.push({ name: 'tsrun+engine', cmd: [door], env: { ...process.env, TSRUN_ENGINE: 'on', TSRUN_ENGINE_DIR: engineDir } });
+	}
 	const runc = which('runc');
 	if (runc) list.push({ name: 'runc', cmd: [runc] });
 	const crun = which('crun');
@@ -98,10 +110,10 @@ function runtimes() {
 }
 
 /** Wall time of one whole process in ms; rejects on non-zero exit. */
-function timeProcess(cmd, { allowFail = false } = {}) {
+function timeProcess(cmd, { allowFail = false, env } = {}) {
 	return new Promise((resolve, reject) => {
 		const t0 = process.hrtime.bigint();
-		const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', logFd] });
+		const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', logFd], env });
 		child.on('error', reject);
 		child.on('exit', (code, signal) => {
 			const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -112,10 +124,10 @@ function timeProcess(cmd, { allowFail = false } = {}) {
 }
 
 /** Peak RSS (KiB) of a whole process via /usr/bin/time -f %M. */
-function peakRss(timeTool, cmd) {
+function peakRss(timeTool, cmd, env) {
 	// time writes its line to -o, so the runtime's (inherited) stderr can stay on the log file.
 	const out = path.join(work, 'time.out');
-	const r = spawnSync(timeTool, ['-o', out, '-f', 'TSRUN-BENCH-RSS %M', ...cmd], { stdio: ['ignore', 'ignore', logFd] });
+	const r = spawnSync(timeTool, ['-o', out, '-f', 'TSRUN-BENCH-RSS %M', ...cmd], { stdio: ['ignore', 'ignore', logFd], env });
 	const m = /TSRUN-BENCH-RSS (\d+)/.exec(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '');
 	if (r.status !== 0 || !m) throw new Error(`${cmd.join(' ')}: exit ${r.status}: ${logTail()}`);
 	return Number(m[1]);
@@ -168,11 +180,11 @@ async function main() {
 		rt.failed = null;
 	}
 	const exec = (rt, ...a) => {
-		const r = spawnSync(rt.base[0], [...rt.base.slice(1), ...a], { stdio: ['ignore', 'ignore', logFd], timeout: 60_000 });
+		const r = spawnSync(rt.base[0], [...rt.base.slice(1), ...a], { stdio: ['ignore', 'ignore', logFd], timeout: 60_000, env: rt.env });
 		if (r.status !== 0) throw new Error(`${rt.name} ${a.join(' ')}: exit ${r.status ?? r.signal}: ${logTail()}`);
 	};
 	const stateOf = (rt, id) => {
-		const r = spawnSync(rt.base[0], [...rt.base.slice(1), 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', logFd], timeout: 60_000 });
+		const r = spawnSync(rt.base[0], [...rt.base.slice(1), 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', logFd], timeout: 60_000, env: rt.env });
 		if (r.status !== 0) throw new Error(`${rt.name} state ${id}: exit ${r.status ?? r.signal}: ${logTail()}`);
 		return JSON.parse(r.stdout);
 	};
@@ -188,6 +200,16 @@ async function main() {
 		}
 	}
 	const live = () => rts.filter((r) => !r.failed);
+	// the engine starts on a first call and serves from the next: warm it as a client's first call would
+	const engineRt = rts.find((r) => r.name === 'tsrun+engine' && !r.failed);
+	if (engineRt) {
+		const deadline = Date.now() + 20_000;
+		while (!(fs.existsSync(engineDir) && fs.readdirSync(engineDir).some((f) => f.endsWith('.sock'))) && Date.now() < deadline) {
+			exec(engineRt, 'list');
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		exec(engineRt, 'state', engineRt.stateId);
+	}
 
 	const samples = {}; // op → name → [ms]
 	const add = (op, name, v) => ((samples[op] ??= {})[name] ??= []).push(v);
@@ -217,18 +239,30 @@ async function main() {
 			}
 			const rt = rts.find((r) => r.name === who);
 			await guard(rt, async () => {
-				add('state', rt.name, await timeProcess([...rt.base, 'state', rt.stateId]));
+				const t = (cmd) => timeProcess(cmd, { env: rt.env });
+				add('state', rt.name, await t([...rt.base, 'state', rt.stateId]));
 				const runId = rt.newId();
-				add('run /bin/true', rt.name, await timeProcess([...rt.base, 'run', '--bundle', bundles.true, runId]));
+				add('run /bin/true', rt.name, await t([...rt.base, 'run', '--bundle', bundles.true, runId]));
 				const id = rt.newId();
-				let ms = await timeProcess([...rt.base, 'create', '--bundle', bundles.true, id]);
-				ms += await timeProcess([...rt.base, 'start', id]);
-				ms += await timeProcess([...rt.base, 'delete', '--force', id]);
+				let ms = await t([...rt.base, 'create', '--bundle', bundles.true, id]);
+				ms += await t([...rt.base, 'start', id]);
+				ms += await t([...rt.base, 'delete', '--force', id]);
 				add('create+start+delete', rt.name, ms);
 			});
 		}
 	}
 	process.stderr.write('\n');
+
+	// N runs back to back, one runtime after the other (interleaving would hide what a warm engine keeps)
+	const backToBack = {}; // name → total ms
+	for (const rt of shuffle(live())) {
+		process.stderr.write(`${SEQ_RUNS} runs back to back: ${rt.name}\n`);
+		await guard(rt, async () => {
+			let total = 0;
+			for (let i = 0; i < SEQ_RUNS; i++) total += await timeProcess([...rt.base, 'run', '--bundle', bundles.true, rt.newId()], { env: rt.env });
+			backToBack[rt.name] = total;
+		});
+	}
 
 	// Peak RSS of the runtime processes, and VmRSS of a created container's init.
 	const rss = {}; // op → name → KiB
@@ -240,14 +274,14 @@ async function main() {
 	for (const rt of live()) {
 		await guard(rt, async () => {
 			if (timeTool) {
-				(rss.state ??= {})[rt.name] = median(Array.from({ length: RSS_RUNS }, () => peakRss(timeTool, [...rt.base, 'state', rt.stateId])));
+				(rss.state ??= {})[rt.name] = median(Array.from({ length: RSS_RUNS }, () => peakRss(timeTool, [...rt.base, 'state', rt.stateId], rt.env)));
 				(rss['run /bin/true'] ??= {})[rt.name] = median(
-					Array.from({ length: RSS_RUNS }, () => peakRss(timeTool, [...rt.base, 'run', '--bundle', bundles.true, rt.newId()])),
+					Array.from({ length: RSS_RUNS }, () => peakRss(timeTool, [...rt.base, 'run', '--bundle', bundles.true, rt.newId()], rt.env)),
 				);
 				const creates = [];
 				for (let i = 0; i < RSS_RUNS; i++) {
 					const id = rt.newId();
-					creates.push(peakRss(timeTool, [...rt.base, 'create', '--bundle', bundles.true, id]));
+					creates.push(peakRss(timeTool, [...rt.base, 'create', '--bundle', bundles.true, id], rt.env));
 					exec(rt, 'delete', '--force', id);
 				}
 				(rss['create+start+delete'] ??= {})[rt.name] = median(creates);
@@ -265,10 +299,10 @@ async function main() {
 		});
 	}
 
-	report(samples, rss, initRss, rts);
+	report(samples, rss, initRss, rts, backToBack);
 }
 
-function report(samples, rss, initRss, rts) {
+function report(samples, rss, initRss, rts, seq) {
 	const names = ['node -e 0', ...rts.filter((r) => samples.state?.[r.name]).map((r) => r.name)];
 	const rows = [['operation', 'process', 'median ms', 'min ms', 'peak RSS MiB', '× node -e 0', '× runc']];
 	for (const op of ['state', 'run /bin/true', 'create+start+delete']) {
@@ -301,10 +335,15 @@ function report(samples, rss, initRss, rts) {
 	console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 	for (const r of rows.slice(1)) console.log(line(r));
 
+	console.log(`\n${SEQ_RUNS} runs of /bin/true back to back (incl. delete), total`);
+	for (const [n, ms] of Object.entries(seq)) {
+		console.log(`  ${n.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s${seq.runc ? `  × runc ${(ms / seq.runc).toFixed(2)}` : ''}`);
+	}
+
 	console.log('\ncreated (not started) container: VmRSS of its init process');
 	const runcInit = initRss.runc;
 	for (const [n, kib] of Object.entries(initRss)) {
-		console.log(`  ${n.padEnd(6)} ${(kib / 1024).toFixed(2).padStart(6)} MiB${runcInit ? `  × runc ${(kib / runcInit).toFixed(2)}` : ''}`);
+		console.log(`  ${n.padEnd(12)} ${(kib / 1024).toFixed(2).padStart(6)} MiB${runcInit ? `  × runc ${(kib / runcInit).toFixed(2)}` : ''}`);
 	}
 	for (const rt of rts) if (rt.failed) console.log(`\n${rt.name}: FAILED (${rt.failed})`);
 }
@@ -317,8 +356,16 @@ async function cleanup() {
 		const root = path.join(work, name);
 		if (!rt) continue;
 		for (const id of fs.readdirSync(root)) {
-			spawnSync(rt.cmd[0], [...rt.cmd.slice(1), '--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: 30_000 });
+			spawnSync(rt.cmd[0], [...rt.cmd.slice(1), '--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: 30_000, env: rt.env });
 		}
+	}
+	// the bench's own engine (it would leave by itself after its idle time)
+	for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+		let cmdline = '';
+		try {
+			cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+		} catch {}
+		if (cmdline.includes(`${engineDir}/`)) process.kill(Number(pid), 'SIGKILL');
 	}
 	// Cgroups a runtime failed to remove (default cgroup path is /<id>).
 	for (const h of fs.existsSync('/sys/fs/cgroup') ? ['.', ...fs.readdirSync('/sys/fs/cgroup')] : []) {

@@ -4,6 +4,7 @@
  * createContainer and startContainer run inside the container's namespaces, so tsrun-init runs
  * those. execa is imported only when a hook exists (startup cost).
  */
+import { currentCall } from './call.js';
 import { TsrunError } from './errors.js';
 import type { Hook } from './bundle/spec-types.js';
 import { loadExeca } from './lazy.js';
@@ -43,6 +44,7 @@ async function runHook(name: HookName, i: number, hook: Hook, stateJson: string)
       }),
     ),
     extendEnv: false,
+    cwd: currentCall().cwd,
     input: stateJson,
     stdout: 'pipe',
     stderr: 'pipe',

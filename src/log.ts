@@ -4,6 +4,7 @@
  * last error line must say what failed.
  */
 import { appendFileSync } from 'node:fs';
+import { callerPath, currentCall } from './call.js';
 
 export type LogFormat = 'text' | 'json';
 export type Level = 'debug' | 'info' | 'warning' | 'error';
@@ -14,13 +15,13 @@ export interface LogConfig {
   debug: boolean;
 }
 
-let config: LogConfig = { format: 'text', debug: false };
-
+/** Each call has its own (--log and --debug are per command line). */
 export function configureLog(next: LogConfig): void {
-  config = next;
+  currentCall().log = { ...next, file: next.file === undefined ? undefined : callerPath(next.file) };
 }
 
 function line(level: Level, msg: string): string {
+  const config = currentCall().log;
   const time = new Date().toISOString();
   if (config.format === 'json') return JSON.stringify({ level, msg, time }) + '\n';
   return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
@@ -28,20 +29,21 @@ function line(level: Level, msg: string): string {
 
 function emit(level: Level, msg: string): void {
   const text = line(level, msg);
-  if (config.file) {
+  const call = currentCall();
+  if (call.log.file) {
     try {
-      appendFileSync(config.file, text);
+      appendFileSync(call.log.file, text);
       return;
     } catch {
       // fall through to stderr: losing the message would be worse
     }
   }
-  process.stderr.write(text);
+  call.err(text);
 }
 
 export const log = {
   debug(msg: string): void {
-    if (config.debug) emit('debug', msg);
+    if (currentCall().log.debug) emit('debug', msg);
   },
   /**
    * With --debug, one line per phase: milliseconds since the process started. With
@@ -49,8 +51,10 @@ export const log = {
    * kill -9 it at exactly that point; it only ever stops the process that was given it.
    */
   phase(name: string): void {
-    if (config.debug) emit('debug', `phase ${name} at ${performance.now().toFixed(1)} ms`);
-    if (process.env.TSRUN_STOP_AT_PHASE === name) process.kill(process.pid, 'SIGSTOP');
+    const call = currentCall();
+    if (call.log.debug) emit('debug', `phase ${name} at ${(performance.now() - call.startMs).toFixed(1)} ms`);
+    // never the engine's own process: a call that asks for a stop is served in-process (src/engine/)
+    if (!call.shared && process.env.TSRUN_STOP_AT_PHASE === name) process.kill(process.pid, 'SIGSTOP');
   },
   info(msg: string): void {
     emit('info', msg);
@@ -64,9 +68,10 @@ export const log = {
    */
   error(msg: string): void {
     emit('error', msg);
-    if (config.file) process.stderr.write(`${msg}\n`);
+    const call = currentCall();
+    if (call.log.file) call.err(`${msg}\n`);
   },
   get debugEnabled(): boolean {
-    return config.debug;
+    return currentCall().log.debug;
   },
 };

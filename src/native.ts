@@ -36,6 +36,29 @@ export interface Native {
   bpfProgramFdById(id: number): number;
   /** eventfd(2) with counter 0, close-on-exec; reads give the 8-byte counter and reset it */
   eventfd(): number;
+  /** the resident engine's listening socket at `path` (close-on-exec, mode 0600) */
+  engineListen(path: string): number;
+  /** the next door's call on that socket (src/engine/server.ts) */
+  engineAccept(listenFd: number): Promise<DoorRequest>;
+  /** stops listening: a pending engineAccept rejects */
+  engineClose(listenFd: number): void;
+}
+
+/** One call a door hands to the engine (addon/door/wire.h); every fd is close-on-exec and the engine's to close. */
+export interface DoorRequest {
+  /** the connection, for the reply */
+  conn: number;
+  /** SO_PEERCRED of the door */
+  pid: number;
+  uid: number;
+  gid: number;
+  umask: number;
+  /** the door's fds 0, 1, 2 */
+  fds: [number, number, number];
+  cwd: string;
+  /** without argv[0] */
+  argv: string[];
+  env: string[];
 }
 
 /** What a refused BPF_PROG_LOAD throws besides code/errno/syscall. */
@@ -74,6 +97,9 @@ export const native: Native = {
   bpfQueryCgroupDevice: (cgroupFd) => load().bpfQueryCgroupDevice(cgroupFd),
   bpfProgramFdById: (id) => load().bpfProgramFdById(id),
   eventfd: () => load().eventfd(),
+  engineListen: (path) => load().engineListen(path),
+  engineAccept: (listenFd) => load().engineAccept(listenFd),
+  engineClose: (listenFd) => load().engineClose(listenFd),
 };
 
 function load(): Native {

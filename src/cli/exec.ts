@@ -1,3 +1,4 @@
+import { currentCall } from '../call.js';
 import { usageError, wrap } from '../errors.js';
 import { command } from './common.js';
 
@@ -59,7 +60,7 @@ export const exec = command<ExecArgs>({
       e.exitCode = 255;
       throw e;
     };
-    process.exitCode = await execInContainer({
+    currentCall().exitCode = await execInContainer({
       root: a.root,
       id: a.id,
       processFile: a.process,

@@ -1,3 +1,4 @@
+import { currentCall } from '../call.js';
 import { command } from './common.js';
 
 export const features = command<Record<string, never>>({
@@ -8,6 +9,6 @@ export const features = command<Record<string, never>>({
   options: {},
   run: async () => {
     const { features: describe } = await import('../lifecycle/features.js');
-    process.stdout.write(JSON.stringify(describe(), null, '    ') + '\n');
+    currentCall().out(JSON.stringify(describe(), null, '    ') + '\n');
   },
 });

@@ -1,3 +1,4 @@
+import { currentCall } from '../call.js';
 import { command } from './common.js';
 
 export const list = command<{ format: 'table' | 'json'; quiet: boolean }>({
@@ -11,6 +12,6 @@ export const list = command<{ format: 'table' | 'json'; quiet: boolean }>({
   run: async (a) => {
     const { listContainers } = await import('../lifecycle/query.js');
     const { formatList } = await import('../lifecycle/list-format.js');
-    process.stdout.write(formatList(await listContainers(a.root), a.format, a.quiet));
+    currentCall().out(formatList(await listContainers(a.root), a.format, a.quiet));
   },
 });

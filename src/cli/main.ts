@@ -10,11 +10,12 @@
  * it does not fully understand — --help, an unknown flag, a missing argument — goes to yargs, which
  * gives the usage text and the error message.
  */
-import path from 'node:path';
 import parseArgs from 'yargs-parser';
+import { callerPath, currentCall } from '../call.js';
 import { TsrunError } from '../errors.js';
 import { loadYargs } from '../lazy.js';
 import { configureLog, log } from '../log.js';
+import { caller } from '../rootless.js';
 import { defaultStateRoot } from '../state/default-root.js';
 import { SPEC_VERSION, TSRUN_VERSION, buildInfo } from '../version.js';
 import { globalOptions, type CommandSpec, type GlobalArgs, type OptionSpec } from './common.js';
@@ -70,7 +71,7 @@ async function showHelp(topic: string | undefined): Promise<void> {
     throw noHelpTopic(topic);
   }
   const parser = yargsCli(topic === undefined ? [] : [topic], runCommand);
-  process.stdout.write(`${await parser.getHelp()}\n`);
+  currentCall().out(`${await parser.getHelp()}\n`);
 }
 
 function report(err: unknown): void {
@@ -80,9 +81,9 @@ function report(err: unknown): void {
   }
   log.error(message);
   if (err instanceof TsrunError && log.debugEnabled && err.cause) {
-    process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+    currentCall().err(`${String((err.cause as Error).stack ?? err.cause)}\n`);
   }
-  process.exitCode = err instanceof TsrunError ? err.exitCode : 1;
+  currentCall().exitCode = err instanceof TsrunError ? err.exitCode : 1;
 }
 
 /** What the top-level help says of rootless use (the README's "Rootless" section has the rest). */
@@ -101,8 +102,8 @@ async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unk
   configureLog({ file: args.log, format: args['log-format'], debug: args.debug });
   // A relative --root is taken from the working directory, as runc does: the state dir and the
   // helper need an absolute one. Without one, the caller decides (rootless: XDG_RUNTIME_DIR).
-  if (args.root) args.root = path.resolve(args.root);
-  else if (!(cmd as CommandSpec).stateless) args.root = defaultStateRoot();
+  if (args.root) args.root = callerPath(args.root);
+  else if (!(cmd as CommandSpec).stateless) args.root = defaultStateRoot(caller(), currentCall().env);
   if (args['systemd-cgroup']) {
     throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
   }
@@ -321,12 +322,16 @@ function configureLogFrom(argv: string[]): void {
   configureLog({ file: typeof g.log === 'string' ? g.log : undefined, format, debug: g.debug === true });
 }
 
+export function isVersionRequest(argv: string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version');
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     configureLogFrom(argv);
     log.phase('main');
-    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
-      process.stdout.write(versionText());
+    if (isVersionRequest(argv)) {
+      currentCall().out(versionText());
       return;
     }
     const help = helpTopic(argv);

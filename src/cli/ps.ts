@@ -1,3 +1,4 @@
+import { currentCall } from '../call.js';
 import { command } from './common.js';
 
 export const ps = command<{ id: string; format: 'table' | 'json'; 'ps-args'?: string[] }>({
@@ -10,6 +11,6 @@ export const ps = command<{ id: string; format: 'table' | 'json'; 'ps-args'?: st
   run: async (a) => {
     const { containerPids, psTable } = await import('../lifecycle/ps.js');
     const pids = containerPids(a.root, a.id);
-    process.stdout.write(a.format === 'json' ? JSON.stringify(pids) + '\n' : psTable(pids, a['ps-args'] ?? []));
+    currentCall().out(a.format === 'json' ? JSON.stringify(pids) + '\n' : await psTable(pids, a['ps-args'] ?? []));
   },
 });

@@ -1,3 +1,4 @@
+import { currentCall } from '../call.js';
 import { wrap } from '../errors.js';
 import { command } from './common.js';
 import { createOptions, createOptionsOf, type CreateArgs } from './create.js';
@@ -16,7 +17,7 @@ export const run = command<CreateArgs & { detach: boolean; keep: boolean }>({
   },
   run: async (a) => {
     const { runContainer } = await import('../lifecycle/run.js');
-    process.exitCode = await runContainer({ ...createOptionsOf(a), detach: a.detach, keep: a.keep }).catch((err) => {
+    currentCall().exitCode = await runContainer({ ...createOptionsOf(a), detach: a.detach, keep: a.keep }).catch((err) => {
       throw wrap(err, 'tsrun run failed');
     });
   },

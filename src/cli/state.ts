@@ -1,3 +1,4 @@
+import { currentCall } from '../call.js';
 import { command } from './common.js';
 
 export const state = command<{ id: string }>({
@@ -7,6 +8,6 @@ export const state = command<{ id: string }>({
   options: {},
   run: async (a) => {
     const { queryState } = await import('../lifecycle/query.js');
-    process.stdout.write(JSON.stringify(await queryState(a.root, a.id), null, '  ') + '\n');
+    currentCall().out(JSON.stringify(await queryState(a.root, a.id), null, '  ') + '\n');
   },
 });

@@ -20,12 +20,12 @@ const EXIT_WAIT_MS = 10_000;
 export async function deleteContainer(root: string, id: string, force: boolean): Promise<void> {
   let lock: ContainerLock;
   try {
-    lock = ContainerLock.acquire(root, id);
+    lock = await ContainerLock.acquire(root, id);
   } catch (err) {
     if (force && err instanceof TsrunError && err.kind === 'state') {
       // nothing recorded (or a create that died before recording): nothing but the directory to remove
       const dir = statePaths(root, id).dir;
-      if (existsSync(dir)) ContainerLock.acquire(root, id, undefined, true).removeDir();
+      if (existsSync(dir)) (await ContainerLock.acquire(root, id, undefined, true)).removeDir();
       return;
     }
     throw err;

@@ -136,7 +136,7 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
  * a foreground exec then waits without it.
  */
 export async function execInContainer(opts: ExecOptions): Promise<number> {
-  const lock = ContainerLock.acquire(opts.root, opts.id);
+  const lock = await ContainerLock.acquire(opts.root, opts.id);
   const unlock = () => lock.release();
   try {
     return await execLocked(opts, unlock);

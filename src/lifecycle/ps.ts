@@ -3,7 +3,9 @@
  * reads); the table is ps(1)'s own output (`ps -ef` unless other ps arguments follow the id) cut
  * down to the container's processes, as runc prints it.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { currentCall } from '../call.js';
 import { TsrunError } from '../errors.js';
 import { readRecord } from '../state/store.js';
 import { recordedCgroup } from './cgroup.js';
@@ -12,10 +14,11 @@ export function containerPids(root: string, id: string): number[] {
   return recordedCgroup(readRecord(root, id)).pids();
 }
 
-export function psTable(pids: number[], psArgs: string[]): string {
+/** Waits for ps(1) without blocking: the engine serves other calls meanwhile. */
+export async function psTable(pids: number[], psArgs: string[]): Promise<string> {
   let out: string;
   try {
-    out = execFileSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
+    out = (await promisify(execFile)('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8', env: currentCall().env, cwd: currentCall().cwd })).stdout;
   } catch (err) {
     throw new TsrunError(`ps ${psArgs.join(' ')}: ${(err as Error).message}`, { kind: 'usage' });
   }

@@ -83,7 +83,7 @@ export async function withLockedContainer<T>(
   id: string,
   fn: (record: ContainerRecord, status: Status, lock: ContainerLock) => Promise<T> | T,
 ): Promise<T> {
-  const lock = ContainerLock.acquire(root, id);
+  const lock = await ContainerLock.acquire(root, id);
   try {
     const record = readRecord(root, id);
     return await fn(record, await containerStatus(root, record), lock);

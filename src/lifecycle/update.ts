@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { withRequiredDevices } from '../bundle/device-policy.js';
+import { callerPath, currentCall } from '../call.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError } from '../errors.js';
 import { recordedCgroup } from './cgroup.js';
@@ -67,7 +68,7 @@ export function resourcesFromFlags(f: UpdateFlags): LinuxResources {
 export function readResourcesFile(file: string): LinuxResources {
   let text: string;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    text = readFileSync(file === '-' ? currentCall().stdinFd : callerPath(file), 'utf8');
   } catch (err) {
     throw fromSystemError(err, `read ${file === '-' ? 'stdin' : file}`, 'usage');
   }

@@ -4,6 +4,7 @@
  * the directory itself for their whole run; readers (state, list) need no lock thanks to rename.
  */
 import { closeSync, existsSync, fstatSync, mkdirSync, statSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { currentCall } from '../call.js';
 import { TsrunError, fromSystemError, stateError } from '../errors.js';
 import { native, type Native } from '../native.js';
 import type { Hooks, LinuxSeccomp, Process } from '../bundle/spec-types.js';
@@ -121,11 +122,11 @@ export class ContainerLock {
    * Locks an existing container's directory; errors "does not exist" if there is none, or if it
    * holds no state.json unless `allowIncomplete` (delete --force of a create that died).
    */
-  static acquire(root: string, id: string, nat: Native = native, allowIncomplete = false): ContainerLock {
+  static async acquire(root: string, id: string, nat: Native = native, allowIncomplete = false): Promise<ContainerLock> {
     const paths = statePaths(root, id);
     let lock: ContainerLock;
     try {
-      lock = ContainerLock.lockDir(paths, nat);
+      lock = await ContainerLock.lockDir(paths, nat, currentCall().shared);
     } catch (err) {
       if ((err as TsrunError).code === 'ENOENT') throw containerNotExist(id);
       throw err;
@@ -138,19 +139,41 @@ export class ContainerLock {
     return lock;
   }
 
-  private static lockDir(paths: StatePaths, nat: Native): ContainerLock {
+  /** `polling`: wait for a held lock without blocking the event loop (the engine serves others meanwhile). */
+  private static lockDir(paths: StatePaths, nat: Native, polling: true): Promise<ContainerLock>;
+  private static lockDir(paths: StatePaths, nat: Native, polling?: false): ContainerLock;
+  private static lockDir(paths: StatePaths, nat: Native, polling: boolean): ContainerLock | Promise<ContainerLock>;
+  private static lockDir(paths: StatePaths, nat: Native, polling = false): ContainerLock | Promise<ContainerLock> {
     let fd: number;
     try {
       fd = openSync(paths.dir, 'r');
     } catch (err) {
       throw fromSystemError(err, `open state directory ${paths.dir}`);
     }
+    if (polling) return ContainerLock.pollLock(fd, paths, nat);
     try {
       nat.flock(fd, true, true);
     } catch (err) {
       closeSync(fd);
       throw fromSystemError(err, `lock state directory ${paths.dir}`);
     }
+    return ContainerLock.lockedDir(fd, paths);
+  }
+
+  private static async pollLock(fd: number, paths: StatePaths, nat: Native): Promise<ContainerLock> {
+    try {
+      for (let delayMs = 1; !nat.flock(fd, true, false); delayMs = Math.min(delayMs * 2, 20)) {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    } catch (err) {
+      closeSync(fd);
+      throw fromSystemError(err, `lock state directory ${paths.dir}`);
+    }
+    return ContainerLock.lockedDir(fd, paths);
+  }
+
+  /** The lock on fd, if the directory it locks is still the one the path names. */
+  private static lockedDir(fd: number, paths: StatePaths): ContainerLock {
     // While we waited, delete may have removed this directory and create made a new one of the
     // same id: the lock is only good for the directory the path names now.
     const locked = fstatSync(fd);

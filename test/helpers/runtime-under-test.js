@@ -1,4 +1,5 @@
-// The runtime under test: `node bin/tsrun.cjs` unless TSRUN_TEST_RUNTIME (or RUNTIME) names another
+// The runtime under test: `node bin/tsrun.cjs` (the door build/Release/tsrun with TSRUN_ENGINE=on)
+// unless TSRUN_TEST_RUNTIME (or RUNTIME) names another
 // command, e.g. TSRUN_TEST_RUNTIME=runc to check the suite itself against runc; and the skip
 // reasons for tests that runc fails for a known reason.
 import { execFileSync } from 'node:child_process';
@@ -8,6 +9,8 @@ import { REPO } from './test-run.js';
 function resolveRuntime() {
 	const spec = (process.env.TSRUN_TEST_RUNTIME || process.env.RUNTIME || '').trim();
 	if (!spec) {
+		// TSRUN_ENGINE=on: the door (build/Release/tsrun), which hands calls to the resident engine
+		if (process.env.TSRUN_ENGINE === 'on') return { file: path.join(REPO, 'build/Release/tsrun'), args: [], name: 'tsrun' };
 		return { file: process.execPath, args: [path.join(REPO, 'bin/tsrun.cjs')], name: 'tsrun' };
 	}
 	const parts = spec.split(/\s+/);

@@ -74,14 +74,14 @@ test('state: ids that could escape --root are refused', () => {
   assert.equal(statePaths('/r', 'c').fifo, '/r/c/exec.fifo');
 });
 
-test('state: records are written atomically, ids are unique, locks are exclusive', () => {
+test('state: records are written atomically, ids are unique, locks are exclusive', async () => {
   const root = mkdtempSync(join(tmpdir(), 'tsrun-unit-'));
   try {
     const calls = [];
     const fake = { flock: (fd, ex, wait) => (calls.push([ex, wait]), true), mkfifo() {} };
     const lock = ContainerLock.createNew(root, 'c1', fake);
     assert.throws(() => ContainerLock.createNew(root, 'c1', fake), /container with given ID already exists: c1/);
-    assert.throws(() => ContainerLock.acquire(root, 'c1', fake), /does not exist/);
+    await assert.rejects(ContainerLock.acquire(root, 'c1', fake), /does not exist/);
     const rec = { id: 'c1', pid: 1, pidStartTime: '1', ociVersion: '1.3.0', bundle: '/b', rootfs: '/b/r', created: 'now', owner: '', cgroup: { version: 1, paths: {} }, started: false };
     writeRecord(root, rec);
     assert.deepEqual(readRecord(root, 'c1'), rec);

@@ -1,0 +1,71 @@
+/**
+ * The caller of the command being run: where its output goes, its working directory, environment,
+ * log settings and exit status. A command run in its own process (bin/tsrun.cjs) has the process's
+ * own; the resident engine (src/engine/) serves many callers at once from one process, each with
+ * the stdio fds, cwd and env its door sent, so every part of a command that would read a process
+ * global asks `currentCall()` instead. AsyncLocalStorage carries the call through every await.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import path from 'node:path';
+import type { LogConfig } from './log.js';
+
+export interface Call {
+  /** writes to the caller's stdout / stderr (in order; the engine flushes them before replying) */
+  out(text: string): void;
+  err(text: string): void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** the caller's stdin fd (update --resources -) */
+  readonly stdinFd: number;
+  log: LogConfig;
+  exitCode: number | undefined;
+  /** true in the engine: waits (a held container lock) must not block the event loop */
+  readonly shared: boolean;
+  /** performance.now() when the call began (--debug's phase times count from it) */
+  readonly startMs: number;
+}
+
+let processLog: LogConfig = { format: 'text', debug: false };
+
+/** The call of a process that runs one command: Node's own stdio, cwd, env and exit status. */
+const processCall: Call = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  get env() {
+    return process.env;
+  },
+  get cwd() {
+    return process.cwd();
+  },
+  stdinFd: 0,
+  get log() {
+    return processLog;
+  },
+  set log(next: LogConfig) {
+    processLog = next;
+  },
+  get exitCode() {
+    return typeof process.exitCode === 'number' ? process.exitCode : undefined;
+  },
+  set exitCode(code: number | undefined) {
+    process.exitCode = code;
+  },
+  shared: false,
+  startMs: 0,
+};
+
+const storage = new AsyncLocalStorage<Call>();
+
+export function currentCall(): Call {
+  return storage.getStore() ?? processCall;
+}
+
+/** Runs `fn` as `call`: everything it awaits sees that call. */
+export function runAsCall<T>(call: Call, fn: () => Promise<T>): Promise<T> {
+  return storage.run(call, fn);
+}
+
+/** A path from the caller's command line, absolute (relative ones are the caller's cwd's, as runc). */
+export function callerPath(p: string): string {
+  return path.resolve(currentCall().cwd, p);
+}

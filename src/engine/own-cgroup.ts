@@ -1,0 +1,40 @@
+/**
+ * The engine leaves the cgroup of the caller that started it (a systemd scope or a test's cgroup
+ * being stopped kills what is in it): a cgroup of its own at the top of every hierarchy, best
+ * effort — without one the engine still works, it only shares its starter's fate (and then the
+ * next call starts another).
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const NAME = 'tsrun-engine';
+
+/** The mount points of every cgroup hierarchy (v1 controllers, name=systemd, the v2 root). */
+function hierarchies(): string[] {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+  return mounts
+    .map((l) => l.split(' '))
+    .filter((f) => {
+      const type = f[f.indexOf('-') + 1];
+      return f[3] === '/' && (type === 'cgroup' || type === 'cgroup2');
+    })
+    .map((f) => f[4]);
+}
+
+export function enterOwnCgroup(): void {
+  for (const mount of hierarchies()) {
+    const dir = path.join(mount, NAME);
+    try {
+      if (!existsSync(dir)) mkdirSync(dir, { mode: 0o755 });
+      // a new v1 cpuset starts with no cpus or mems: it takes its parent's
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+        if (readdirSync(dir).includes(file) && readFileSync(path.join(dir, file), 'utf8').trim() === '') {
+          writeFileSync(path.join(dir, file), readFileSync(path.join(mount, file), 'utf8'));
+        }
+      }
+      writeFileSync(path.join(dir, 'cgroup.procs'), `${process.pid}\n`);
+    } catch {
+      // best effort (see above)
+    }
+  }
+}
