@@ -6,8 +6,9 @@
 //
 // Environment: TSRUN_TEST_RUNTIME=runc runs the integration and e2e suites against another runtime;
 // TSRUN_TEST_CONCURRENCY (default 2) sets how many integration files run at once,
-// TSRUN_TEST_E2E_CONCURRENCY (default 1) how many clients; TSRUN_TEST_TIMEOUT_MS (default 120000) is
-// the per-test timeout of the integration suite; TSRUN_TEST_SKIP_UNIT, TSRUN_TEST_SKIP_INTEGRATION
+// TSRUN_TEST_E2E_CONCURRENCY (default 1) how many clients; TSRUN_TEST_TIMEOUT_MS (default 240000) is
+// the per-test timeout of the integration suite (node:test applies it to each file as a whole too,
+// and lifecycle.test.js takes a minute alone: a loaded machine must not cut it off); TSRUN_TEST_SKIP_UNIT, TSRUN_TEST_SKIP_INTEGRATION
 // and TSRUN_TEST_SKIP_E2E leave out a part (the qemu lanes run only the integration suite:
 // scripts/vm/).
 import { spawnSync } from 'node:child_process';
@@ -78,7 +79,7 @@ if (!isRoot) {
 			} else {
 				const files = testFiles('test/integration', (f) => !isLeakCheck(f));
 				const concurrency = Number(process.env.TSRUN_TEST_CONCURRENCY || 2);
-				const passed = nodeTest(`integration tests (runtime: ${runtime})`, files, { concurrency, env, timeoutMs: Number(process.env.TSRUN_TEST_TIMEOUT_MS || 120_000) });
+				const passed = nodeTest(`integration tests (runtime: ${runtime})`, files, { concurrency, env, timeoutMs: Number(process.env.TSRUN_TEST_TIMEOUT_MS || 240_000) });
 				results.push(['integration', passed]);
 			}
 			if (process.env.TSRUN_TEST_SKIP_E2E) {
