@@ -37,6 +37,11 @@ static bool wants_sources(const struct tsrun_plan *plan)
    * than the init. */
   if (plan->exec_mode || !(plan->namespaces & CLONE_NEWUSER) || !(plan->namespaces & CLONE_NEWNS))
     return false;
+  /* A caller that is not root (rootless) has no rights on the host beyond the user's own, and
+   * may not join the init's mount namespace at all (setns needs CAP_SYS_ADMIN in our own user
+   * namespace): the init binds with what it has, as runc's rootless path does. */
+  if (geteuid() != 0)
+    return false;
   for (size_t i = 0; i < plan->n_mounts; i++)
     if (plan->mounts[i].kind & TSRUN_MOUNT_BIND)
       return true;

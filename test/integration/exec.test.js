@@ -47,7 +47,7 @@ test('exec: --env, --cwd and --user apply on top of the container\'s process', o
 });
 
 test('exec: --env overrides a variable of the container\'s env: one entry, the last value (as runc)', opts, async (t) => {
-	const { c } = await running(t);
+	const { c } = await setupRunning(t);
 	const r = await c.run(['exec', '--env', 'TERM=dumb', '--env', 'NEW=1', '--env', 'NEW=2', c.id, 'env']);
 	const lines = r.stdout.split('\n');
 	assert.deepEqual(lines.filter((l) => l.startsWith('TERM=')), ['TERM=dumb']);
@@ -56,7 +56,7 @@ test('exec: --env overrides a variable of the container\'s env: one entry, the l
 });
 
 test('exec: without HOME in the env, HOME is the exec user\'s passwd home; --env HOME wins (as runc)', opts, async (t) => {
-	const { c } = await running(t);
+	const { c } = await setupRunning(t);
 	assert.ok(!c.config.process.env.some((e) => e.startsWith('HOME=')));
 	const home = async (...flags) => (await c.run(['exec', ...flags, c.id, 'sh', '-c', 'echo "$HOME"'])).stdout;
 	assert.equal(await home(), '/root\n');
@@ -91,7 +91,7 @@ test('exec: a cwd the exec user cannot reach is entered before the user switch, 
 });
 
 test('exec: the exec\'d process holds only fds 0, 1 and 2 (foreground and detached), with --preserve-fds 1 also fd 3', opts, async (t) => {
-	const { c } = await running(t);
+	const { c } = await setupRunning(t);
 	const pidOf = async (name) => {
 		const file = c.path(name);
 		await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim(), 10_000, `${name} written`);
