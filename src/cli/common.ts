@@ -43,7 +43,7 @@ export const globalOptions: Record<string, OptionSpec> = {
   log: { type: 'string', describe: 'log file (default: stderr)' },
   'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format' },
   debug: { type: 'boolean', default: false, describe: 'debug logging' },
-  'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported)' },
+  'systemd-cgroup': { type: 'boolean', default: false, describe: 'create cgroups as systemd transient units (linux.cgroupsPath "slice:prefix:name")' },
   rootless: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
   criu: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
 };

@@ -20,7 +20,7 @@ export interface CreateArgs {
   'no-new-keyring': boolean;
 }
 
-export function createOptionsOf(a: CreateArgs & { root: string }) {
+export function createOptionsOf(a: CreateArgs & { root: string; 'systemd-cgroup'?: boolean }) {
   return {
     root: a.root,
     id: a.id,
@@ -30,6 +30,7 @@ export function createOptionsOf(a: CreateArgs & { root: string }) {
     preserveFds: a['preserve-fds'],
     noPivot: a['no-pivot'],
     noNewKeyring: a['no-new-keyring'],
+    systemdCgroup: a['systemd-cgroup'] === true,
   };
 }
 

@@ -90,9 +90,6 @@ async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unk
   // A relative --root is taken from the working directory, as runc does: the state dir and the
   // helper need an absolute one.
   if (args.root) args.root = path.resolve(args.root);
-  if (args['systemd-cgroup']) {
-    throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
-  }
   await cmd.run(args as never);
 }
 

@@ -25,6 +25,10 @@ import { hookState } from './status.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
 import { mountIdsBelow, unmountBelow } from './host-mounts.js';
 import { Undo } from './undo.js';
+import { signalAll } from './kill.js';
+import { openSystemdCgroup, startSystemdCgroup, stopSystemdUnit, type SystemdCgroup } from './systemd-cgroup.js';
+
+const SIGKILL = 9;
 
 export interface CreateOptions {
   root: string;
@@ -35,6 +39,8 @@ export interface CreateOptions {
   preserveFds?: number;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** --systemd-cgroup: the cgroup is a transient systemd unit's (linux.cgroupsPath "slice:prefix:name") */
+  systemdCgroup?: boolean;
   /** run in the foreground: the helper stays the init's parent and reports its exit status */
   foreground?: boolean;
 }
@@ -74,13 +80,17 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   if (ownTerminal) undo.push('console socket', () => ownTerminal.release());
   const lock = ContainerLock.createNew(opts.root, opts.id);
   undo.push('state directory', () => lock.removeDir());
+  let systemd: SystemdCgroup | undefined;
   try {
-    const created = await createLocked(opts, spec, plan, lock, undo);
+    // before the record: without systemd, nothing but the state dir was made
+    if (opts.systemdCgroup) systemd = await openSystemdCgroup(spec, opts.id);
+    const created = await createLocked(opts, spec, plan, lock, undo, systemd);
     if (ownTerminal) created.ptyMaster = await ownTerminal.master;
     return created;
   } catch (err) {
     throw await undo.rollback(err);
   } finally {
+    systemd?.units.close();
     lock.release();
   }
 }
@@ -91,14 +101,15 @@ async function createLocked(
   plan: ContainerPlan,
   lock: ContainerLock,
   undo: Undo,
+  systemd: SystemdCgroup | undefined,
 ): Promise<CreatedContainer> {
   const paths = lock.paths;
   native.mkfifo(paths.fifo, 0o622);
 
-  const cgroup = openCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id: opts.id });
+  const cgroup = systemd?.manager ?? openCgroupManager({ cgroupsPath: spec.linux?.cgroupsPath, id: opts.id });
   // before the record names the cgroup: a delete --force of this container must never reach
-  // processes that were there first
-  refuseForeignCgroup(cgroup);
+  // processes that were there first (a systemd unit is new: systemd refuses a name in use)
+  if (!systemd) refuseForeignCgroup(cgroup);
   // Recorded before anything outside the state dir exists, with the cgroup dirs it is about to
   // make: if this process dies (kill -9) at any later point, delete --force finds them, and the
   // init once it exists.
@@ -112,7 +123,9 @@ async function createLocked(
     created: new Date().toISOString(),
     owner: '',
     annotations: spec.annotations,
-    cgroup: { version: cgroup.version, paths: cgroup.paths, created: cgroup.missingDirs() },
+    cgroup: systemd
+      ? { version: cgroup.version, paths: cgroup.paths, created: systemd.leafDirs, systemd: { unit: systemd.names.unit } }
+      : { version: cgroup.version, paths: cgroup.paths, created: cgroup.missingDirs() },
     hooks: spec.hooks,
     process: spec.process,
     seccomp: spec.linux?.seccomp,
@@ -122,14 +135,19 @@ async function createLocked(
   };
   writeRecord(opts.root, record);
   log.phase('create: recorded');
-  cgroup.create(cgroupResources(spec));
-  undo.push('cgroup', () => cgroup.destroy());
-  log.phase('create: cgroup made');
-  record.cgroup.created = [...cgroup.created];
-  writeRecord(opts.root, record);
-  refuseForeignCgroup(cgroup);
-  cgroup.apply(cgroupResources(spec));
-  log.phase('create: cgroup ready');
+  if (systemd) {
+    // the unit needs the init's pid: it starts below; what systemd leaves of its dirs goes last
+    undo.push('cgroup', () => cgroup.destroy());
+  } else {
+    cgroup.create(cgroupResources(spec));
+    undo.push('cgroup', () => cgroup.destroy());
+    log.phase('create: cgroup made');
+    record.cgroup.created = [...cgroup.created];
+    writeRecord(opts.root, record);
+    refuseForeignCgroup(cgroup);
+    cgroup.apply(cgroupResources(spec));
+    log.phase('create: cgroup ready');
+  }
   expandCgroupMounts(plan, { version: cgroup.version, paths: cgroup.paths }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
   const { hostMounts } = record;
@@ -156,7 +174,16 @@ async function createLocked(
   });
 
   try {
-    cgroup.addProcess(pid);
+    if (systemd) {
+      // newest first on failure: everything in the unit killed, then the unit stopped
+      undo.push('systemd unit', async () => {
+        signalAll(record, SIGKILL);
+        await stopSystemdUnit(systemd.names.unit, systemd.units);
+      });
+      await startSystemdCgroup(systemd, spec, pid, cgroupResources(spec));
+    } else {
+      cgroup.addProcess(pid);
+    }
   } catch (err) {
     throw wrap(err, 'add container init to its cgroup');
   }

@@ -8,6 +8,7 @@ import type { LinuxResources } from '../bundle/spec-types.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError } from '../errors.js';
 import { recordedCgroup } from './cgroup.js';
 import { withLockedContainer } from './status.js';
+import { updateSystemdCgroup } from './systemd-cgroup.js';
 
 export interface UpdateFlags {
   memory?: string;
@@ -89,10 +90,12 @@ export function readResourcesFile(file: string): LinuxResources {
 }
 
 export function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
-  return withLockedContainer(root, id, (record, status) => {
+  return withLockedContainer(root, id, async (record, status) => {
     if (status === 'stopped') throw stateError('container not running');
     try {
-      recordedCgroup(record).apply(resources);
+      const cgroup = recordedCgroup(record);
+      if (record.cgroup.systemd) await updateSystemdCgroup(record, cgroup, resources);
+      else cgroup.apply(resources);
     } catch (err) {
       // pointers from the drivers are into config.json's /linux/resources: say they are ours
       if (err instanceof TsrunError) throw new TsrunError(err.message.replace(/^config\.json \/linux\/resources/, 'resources '), { kind: err.kind, pointer: err.pointer, cause: err });
