@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # systemd-lane.sh: CI's systemd lane. Boots the qemu guest with systemd as PID 1 on pure cgroup v2
-# and runs systemd-check.sh there. For now only the guest itself is checked (the systemd cgroup
-# driver's tests come later). TSRUN_SYSTEMD_LANE=required makes a failure fatal; the default,
+# and runs systemd-check.sh there: the guest itself, then the systemd cgroup driver's tests for tsrun and
+# runc. TSRUN_SYSTEMD_LANE=required makes a failure fatal; the default,
 # advisory, reports it and exits 0.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -87,7 +87,7 @@ class Parser {
       this.at += ann[0].length;
       return this.value(ann[1]);
     }
-    const kw = /^([a-z]+)\s+/.exec(this.rest());
+    const kw = /^([a-z]+[0-9]*)\s+/.exec(this.rest());
     if (kw && KEYWORDS[kw[1]]) {
       this.at += kw[0].length;
       return this.value(KEYWORDS[kw[1]]);
