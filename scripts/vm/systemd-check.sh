@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # systemd-check.sh: run inside `run-in-guest.sh --systemd`; checks that the guest is a real systemd
 # system on pure cgroup v2: systemd is PID 1 and finished booting, /run/systemd/system exists (what
-# sd_booted() and runc's systemd driver look for), /sys/fs/cgroup is cgroup2 with nsdelegate, and
+# sd_booted() and runc's systemd driver look for), /sys/fs/cgroup is cgroup2 with nsdelegate (or,
+# with TSRUN_SYSTEMD_LAYOUT=hybrid, systemd's hybrid layout of v1 hierarchies), and
 # this job runs in its own unit's cgroup. Then the systemd cgroup driver's integration tests
 # (test/integration/systemd-cgroup.test.js), for tsrun and, to check the tests, for runc; a test
 # that skips there fails the lane, as one that fails does. Prints what it sees; exits 1 if a check
@@ -17,10 +18,17 @@ echo "systemctl is-system-running: $state"
 check "PID 1 is systemd ($(cat /proc/1/comm))" test "$(cat /proc/1/comm)" = systemd
 check "the boot finished (running or degraded)" test "$state" = running -o "$state" = degraded
 check "/run/systemd/system exists" test -d /run/systemd/system
-check "/sys/fs/cgroup is cgroup2 ($(stat -fc %T /sys/fs/cgroup))" test "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs
-check "cgroup2 is mounted with nsdelegate" grep -q '^cgroup2 /sys/fs/cgroup cgroup2 .*nsdelegate' /proc/mounts
-check "no cgroup v1 hierarchy is mounted" bash -c '! grep -q " cgroup " /proc/mounts'
-check "this job is in tsrun-vm.service ($(cat /proc/self/cgroup))" grep -qx '0::/system.slice/tsrun-vm.service' /proc/self/cgroup
+if [ "${TSRUN_SYSTEMD_LAYOUT:-v2}" = hybrid ]; then
+	# systemd.unified_cgroup_hierarchy=0: v1 controllers, systemd's own tree on cgroup2 at unified/
+	check "/sys/fs/cgroup is a tmpfs of v1 hierarchies ($(stat -fc %T /sys/fs/cgroup))" test "$(stat -fc %T /sys/fs/cgroup)" = tmpfs
+	check "the memory controller is a v1 hierarchy" grep -q '^cgroup /sys/fs/cgroup/memory cgroup ' /proc/mounts
+	check "this job is in tsrun-vm.service ($(grep memory /proc/self/cgroup))" grep -qx '[0-9]*:memory:/system.slice/tsrun-vm.service' /proc/self/cgroup
+else
+	check "/sys/fs/cgroup is cgroup2 ($(stat -fc %T /sys/fs/cgroup))" test "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs
+	check "cgroup2 is mounted with nsdelegate" grep -q '^cgroup2 /sys/fs/cgroup cgroup2 .*nsdelegate' /proc/mounts
+	check "no cgroup v1 hierarchy is mounted" bash -c '! grep -q " cgroup " /proc/mounts'
+	check "this job is in tsrun-vm.service ($(cat /proc/self/cgroup))" grep -qx '0::/system.slice/tsrun-vm.service' /proc/self/cgroup
+fi
 check "systemd answers on D-Bus" busctl --system --no-pager get-property org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager Version
 [ "$bad" -eq 0 ] || exit 1
 

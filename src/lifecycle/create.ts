@@ -26,6 +26,7 @@ import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
 import { mountIdsBelow, unmountBelow } from './host-mounts.js';
 import { Undo } from './undo.js';
 import { signalAll } from './kill.js';
+import { recordedCgroup } from './cgroup.js';
 import { openSystemdCgroup, startSystemdCgroup, stopSystemdUnit, type SystemdCgroup } from './systemd-cgroup.js';
 
 const SIGKILL = 9;
@@ -136,8 +137,9 @@ async function createLocked(
   writeRecord(opts.root, record);
   log.phase('create: recorded');
   if (systemd) {
-    // the unit needs the init's pid: it starts below; what systemd leaves of its dirs goes last
-    undo.push('cgroup', () => cgroup.destroy());
+    // the unit needs the init's pid: it starts below; what systemd leaves of its dirs goes last,
+    // the same dirs delete would remove
+    undo.push('cgroup', () => recordedCgroup(record).destroy());
   } else {
     cgroup.create(cgroupResources(spec));
     undo.push('cgroup', () => cgroup.destroy());

@@ -22,6 +22,8 @@ const v2 = fs.existsSync(path.join(CG, 'cgroup.controllers'));
 /** the test run's scope prefix: "<prefix>-<id>.scope" */
 const PREFIX = `sdit${RUN_ID}`;
 const SD = ['--systemd-cgroup'];
+/** the TCG guest of the systemd lane is slow, more so on a busy host: a create there may take 30 s */
+const SLOW = 120_000;
 
 async function systemctlShow(unit, ...props) {
 	const r = await execa('systemctl', ['show', unit, ...props.map((p) => `--property=${p}`)], { reject: false });
@@ -70,7 +72,7 @@ describe('systemd cgroup driver', { skip }, () => {
 			cpu: { shares: 1024, quota: 50000, period: 100000 },
 			pids: { limit: 50 },
 		};
-		const { pid } = await fx.create({ run: { global: SD } });
+		const { pid } = await fx.create({ run: { global: SD, timeoutMs: SLOW } });
 		const show = await systemctlShow(fx.unit, 'ActiveState', 'ControlGroup', 'Slice', 'Delegate', 'MemoryMax', 'TasksMax', 'DefaultDependencies', 'CPUQuotaPerSecUSec', 'TimeoutStopUSec', 'CollectMode', 'SendSIGHUP');
 		assert.equal(show.ActiveState, 'active');
 		assert.equal(show.ControlGroup, fx.cgroupPath);
@@ -98,7 +100,7 @@ describe('systemd cgroup driver', { skip }, () => {
 			assert.equal(cgFile(fx.cgroupPath, 'cpu', '', 'cpu.cfs_quota_us'), '50000');
 			assert.equal(cgFile(fx.cgroupPath, 'cpu', '', 'cpu.shares'), '1024');
 		}
-		await fx.delete(fx.id, { force: true });
+		await fx.delete(fx.id, { force: true, timeoutMs: SLOW });
 		await assertUnitGone(fx);
 	});
 
@@ -107,18 +109,18 @@ describe('systemd cgroup driver', { skip }, () => {
 		delete fx.config.linux.cgroupsPath;
 		const unit = `${isRunc ? 'runc' : 'tsrun'}-${fx.id}.scope`;
 		fx.defer(() => execa('systemctl', ['stop', unit], { reject: false }));
-		const { pid } = await fx.create({ run: { global: SD } });
+		const { pid } = await fx.create({ run: { global: SD, timeoutMs: SLOW } });
 		assert.equal((await systemctlShow(unit, 'ActiveState')).ActiveState, 'active');
 		assert.match(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`:/system\\.slice/${unit.replace(/\./g, '\\.')}$`, 'm'));
-		await fx.delete(fx.id, { force: true });
+		await fx.delete(fx.id, { force: true, timeoutMs: SLOW });
 		assert.equal((await systemctlShow(unit, 'LoadState')).LoadState, 'not-found');
 	});
 
 	test('update: a systemd container gets new unit properties and cgroup files', async (t) => {
 		const fx = await systemdFixture(t, { args: ['sleep', '300'] });
 		fx.config.linux.resources = { ...fx.config.linux.resources, memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 50 } };
-		await fx.create({ run: { global: SD } });
-		await fx.run([...SD, 'update', '--memory', '128M', '--pids-limit', '80', '--cpu-quota', '30000', '--cpu-period', '100000', fx.id]);
+		await fx.create({ run: { global: SD, timeoutMs: SLOW } });
+		await fx.run([...SD, 'update', '--memory', '128M', '--pids-limit', '80', '--cpu-quota', '30000', '--cpu-period', '100000', fx.id], { timeoutMs: SLOW });
 		const show = await systemctlShow(fx.unit, 'TasksMax', 'MemoryMax', 'MemoryLimit');
 		assert.equal(show.TasksMax, '80');
 		assert.equal(v2 ? show.MemoryMax : show.MemoryLimit, String(128 * 1024 * 1024));
@@ -132,7 +134,7 @@ describe('systemd cgroup driver', { skip }, () => {
 		fx.config.linux.devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
 		fx.config.linux.resources = { ...fx.config.linux.resources, devices: [{ allow: false, access: 'rwm' }] };
 		fx.sh('echo x > /dev/null && echo null-ok; head -c 1 /dev/kmsg >/dev/null 2>&1 && echo kmsg-open || echo kmsg-denied');
-		const r = await fx.runFg({ args: [], run: { global: SD } });
+		const r = await fx.runFg({ args: [], run: { global: SD, timeoutMs: SLOW } });
 		assert.match(r.stdout, /null-ok/);
 		assert.match(r.stdout, /kmsg-denied/);
 	});
@@ -140,7 +142,7 @@ describe('systemd cgroup driver', { skip }, () => {
 	test('pause, resume, ps and kill --all act on the unit\'s cgroup; delete removes the unit and its cgroup', async (t) => {
 		const fx = await systemdFixture(t);
 		fx.sh('sleep 300 & sleep 301 & exec sleep 302');
-		const { pid } = await fx.create({ run: { global: SD } });
+		const { pid } = await fx.create({ run: { global: SD, timeoutMs: SLOW } });
 		await fx.start();
 		const procs = () => readOr(path.join(unitDir(fx.cgroupPath, 'pids'), 'cgroup.procs'), '').split('\n').filter(Boolean).map(Number);
 		await waitFor(() => procs().length >= 3, 10_000, 'three processes in the unit');
@@ -159,14 +161,14 @@ describe('systemd cgroup driver', { skip }, () => {
 		await waitFor(() => members.every((p) => !isAlive(p)), 10_000, 'all killed');
 		assert.ok(!isAlive(pid));
 		await fx.waitStatus('stopped');
-		await fx.delete();
+		await fx.delete(fx.id, { timeoutMs: SLOW });
 		await assertUnitGone(fx);
 	});
 
 	test('create --systemd-cgroup: a create that fails after the unit started leaves no unit, cgroup or process', async (t) => {
 		const fx = await systemdFixture(t, { args: ['sleep', '300'] });
 		fx.config.hooks = { createRuntime: [{ path: '/bin/false' }] };
-		await fx.create({ run: { global: SD }, expectExit: 'nonzero' });
+		await fx.create({ run: { global: SD, timeoutMs: SLOW }, expectExit: 'nonzero' });
 		await assertUnitGone(fx);
 		assert.deepEqual(fs.readdirSync(fx.root), []);
 	});
@@ -178,7 +180,7 @@ test('create --systemd-cgroup without systemd: a clear error, exit 1, nothing le
 	// what sd_booted() and the D-Bus clients look for, hidden
 	fx.commandPrefix = ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
 		'for d in /run/systemd /run/dbus; do [ -d "$d" ] && mount -t tmpfs none "$d"; done; exec "$@"', 'sh'];
-	const r = await fx.create({ run: { global: SD }, expectExit: 1 });
+	const r = await fx.create({ run: { global: SD, timeoutMs: SLOW }, expectExit: 1 });
 	assert.match(r.stderr, /systemd/);
 	if (!isRunc) assert.match(r.stderr, /systemd is not running as init \(no \/run\/systemd\/system\)/);
 	assert.deepEqual(fs.readdirSync(fx.root), [], 'no state dir left');
