@@ -179,7 +179,12 @@ async function createLocked(
     if (systemd) {
       // newest first on failure: everything in the unit killed, then the unit stopped
       undo.push('systemd unit', async () => {
-        signalAll(record, SIGKILL);
+        try {
+          signalAll(record, SIGKILL);
+        } catch (err) {
+          // no cgroup yet: the unit never got that far, but may exist; it is stopped all the same
+          if (!isGone(err)) throw err;
+        }
         await stopSystemdUnit(systemd.names.unit, systemd.units);
       });
       await startSystemdCgroup(systemd, spec, pid, cgroupResources(spec));
