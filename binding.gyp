@@ -25,13 +25,15 @@
         "addon/init/mounts.c",
         "addon/init/inroot.c",
         "addon/init/procfs.c",
+        "addon/init/lsm.c",
         "addon/init/process.c",
         "addon/init/hooks.c",
         "addon/init/terminal.c",
         "addon/init/sched.c",
         "addon/init/netdev.c",
         "addon/init/seccomp.c",
-        "addon/init/unixsock.c"
+        "addon/init/unixsock.c",
+        "addon/init/bindsrc.c"
       ],
       "cflags": ["-std=gnu11"],
       "ldflags": ["-static"],

@@ -172,6 +172,9 @@ static void finish_process(const struct tsrun_plan *plan, char *exe, size_t exe_
   tsrun_set_io_priority(plan);
   tsrun_set_scheduler(plan);
   tsrun_set_memory_policy(plan);
+  /* As runc: the labels before the seccomp filter of a process without no_new_privs and the
+   * user switch; execve applies them. */
+  tsrun_set_exec_labels(plan);
   tsrun_load_seccomp(plan, TSRUN_SECCOMP_BEFORE_USER, seccomp_listener);
   tsrun_set_user(plan);
   if (tsrun_find_executable(plan->args[0], plan->env, exe, exe_size, &err) < 0)
@@ -306,6 +309,7 @@ int main(int argc, char **argv)
   /* Stage 0's procfs, made while it is still in the host's namespaces (procfs.h). */
   if (tsrun_procfs_root(&err) < 0)
     tsrun_fail_error("procfs", &err);
+  tsrun_lsm_probe(&plan);
 
   /* Here, not in init: the score is inherited by the clone, and init cannot write its own
    * /proc file once it is non-dumpable inside a user namespace (the file belongs to the host's

@@ -17,8 +17,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "bindsrc.h"
 #include "cleanup.h"
 #include "inroot.h"
+#include "lsm.h"
 #include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
@@ -185,14 +187,64 @@ static void set_recursive_attrs(int fd, const struct tsrun_mount *m)
   tsrun_fail("mount", errno, "set recursive attributes of \"%s\"", m->destination);
 }
 
-static void mount_one(const struct tsrun_mount *m)
+/* A filesystem mount with data (the config's, or tmpfs_mode_data's); one marked MountKind.Label
+ * gets linux.mountLabel as its SELinux context (as runc, whatever the host: without SELinux the
+ * kernel refuses the option). An mqueue the kernel will not label (older kernels) is mounted
+ * without the option and its root labeled as a file, runc's fallback: *label_root says so. */
+static int mount_fs(const char *src, int fd, const struct tsrun_mount *m, const char *data,
+                    const char *label, bool *label_root)
+{
+  unsigned long flags = m->flags & ~(uint64_t)PROPAGATION_FLAGS;
+  *label_root = false;
+  if (!label || !(m->kind & TSRUN_MOUNT_LABEL))
+    return tsrun_mount_fds(src, -1, fd, m->type, flags, data);
+  char labeled[PATH_MAX];
+  tsrun_error_t err;
+  if (tsrun_lsm_mount_data(data ? data : "", label, labeled, sizeof(labeled), &err) < 0)
+    tsrun_fail("mount", err.errnum, "mount \"%s\" on \"%s\": %s", m->source, m->destination, err.msg);
+  int r = tsrun_mount_fds(src, -1, fd, m->type, flags, labeled);
+  if (r == 0 || strcmp(m->type, "mqueue") != 0)
+    return r;
+  r = tsrun_mount_fds(src, -1, fd, m->type, flags, data);
+  *label_root = r == 0;
+  return r;
+}
+
+/* A tmpfs over a directory that exists keeps that directory's mode unless the config says
+ * mode= (the newest runc: "mode=<its mode>" goes first in the data, so a later mode= wins); over a
+ * new directory it gets the kernel's default, 1777. Returns the data to mount with (malloc'ed),
+ * or NULL to use the config's as is. */
+static char *tmpfs_mode_data(const struct tsrun_mount *m)
+{
+  tsrun_error_t err;
+  struct stat st;
+  cleanup_close int existing = open_checked(m->destination, TSRUN_CREATE_NONE, false, &err);
+  if (existing < 0 || fstat(existing, &st) < 0 || !S_ISDIR(st.st_mode))
+    return NULL;
+  size_t size = strlen(m->data) + 16;
+  char *data = malloc(size);
+  if (data == NULL)
+    tsrun_fail("mount", ENOMEM, "tmpfs options of \"%s\"", m->destination);
+  snprintf(data, size, "mode=%04o%s%s", (unsigned)(st.st_mode & 07777), m->data[0] ? "," : "", m->data);
+  return data;
+}
+
+static void mount_one(const struct tsrun_mount *m, size_t index, const char *label)
 {
   tsrun_error_t err;
   bool is_bind = m->kind & TSRUN_MOUNT_BIND;
   enum tsrun_create create = TSRUN_CREATE_DIR;
   struct stat st;
-  if ((m->kind & TSRUN_MOUNT_CREATE_FILE) ||
-      (is_bind && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode)))
+  /* A source we cannot stat ourselves (a user namespace's root before a 0700 host directory) is
+   * bound from the fd stage 0 opened for it, if it could (bindsrc.c); as runc does. */
+  int source_fd = -1;
+  bool have_source = false;
+  if (is_bind) {
+    have_source = stat(m->source, &st) == 0;
+    if (!have_source && (source_fd = tsrun_bind_source_fd(index)) >= 0)
+      have_source = fstat(source_fd, &st) == 0;
+  }
+  if ((m->kind & TSRUN_MOUNT_CREATE_FILE) || (have_source && !S_ISDIR(st.st_mode)))
     create = TSRUN_CREATE_FILE;
 
   /* procfs and sysfs land exactly where the config says, never where the image points: a
@@ -200,6 +252,11 @@ static void mount_one(const struct tsrun_mount *m)
    * would put the kernel's files somewhere the masked and read-only paths do not reach
    * (CVE-2019-16884, CVE-2019-19921). As runc: the destination must be a plain directory. */
   bool kernel_fs = !is_bind && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
+  /* Looked at before the destination may be created below. */
+  cleanup_free char *tmpfs_data = NULL;
+  const char *data = m->data[0] ? m->data : NULL;
+  if (!is_bind && strcmp(m->type, "tmpfs") == 0 && (tmpfs_data = tmpfs_mode_data(m)) != NULL)
+    data = tmpfs_data;
   cleanup_close int fd = open_checked(m->destination, create, kernel_fs, &err);
   if (fd < 0)
     tsrun_fail("mount", err.errnum, "mount \"%s\" on \"%s\": %s", m->source, m->destination,
@@ -209,12 +266,20 @@ static void mount_one(const struct tsrun_mount *m)
                "filesystem \"%s\" must be mounted on ordinary directory \"%s\"", m->type,
                m->destination);
   const char *src = m->source[0] ? m->source : m->type;
+  bool label_root = false;
   if (is_bind) {
-    if (tsrun_mount_fds(src, -1, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+    if (tsrun_mount_fds(source_fd >= 0 ? NULL : src, source_fd, fd, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
       tsrun_fail("mount", errno, "bind \"%s\" on \"%s\"", m->source, m->destination);
-  } else if (tsrun_mount_fds(src, -1, fd, m->type, m->flags & ~(uint64_t)PROPAGATION_FLAGS,
-                             m->data[0] ? m->data : NULL) < 0) {
-    tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"", m->source, m->destination);
+  } else if (mount_fs(src, fd, m, data, label, &label_root) < 0) {
+    bool labeled = label && (m->kind & TSRUN_MOUNT_LABEL);
+    tsrun_fail("mount", errno, "mount \"%s\" on \"%s\"%s%s%s", m->source, m->destination,
+               labeled ? " with linux.mountLabel \"" : "", labeled ? label : "",
+               !labeled ? "" : tsrun_lsm_host()->selinux ? "\"" : "\" (selinux is not enabled on this host)");
+  }
+  if (label_root) {
+    cleanup_close int root = open_checked(m->destination, TSRUN_CREATE_NONE, false, &err);
+    if (root < 0 || tsrun_lsm_label_dir(tsrun_lsm_host(), root, label, &err) < 0)
+      tsrun_fail("mount", err.errnum, "label \"%s\": %s", m->destination, err.msg);
   }
   unsigned long rest = m->flags & ~(uint64_t)(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION_FLAGS);
   bool recursive_attrs = m->rec_attr_set || m->rec_attr_clr;
@@ -236,8 +301,10 @@ static void mount_one(const struct tsrun_mount *m)
 
 void tsrun_mount_all(const struct tsrun_plan *plan)
 {
+  tsrun_bind_sources_receive(plan);
   for (size_t i = 0; i < plan->n_mounts; i++)
-    mount_one(&plan->mounts[i]);
+    mount_one(&plan->mounts[i], i, plan->mount_label);
+  tsrun_bind_sources_close();
 }
 
 void tsrun_bind_onto_file(const char *step, const char *source, const char *unsafe_dest)
@@ -486,8 +553,13 @@ void tsrun_mask_paths(const struct tsrun_plan *plan)
     if (fstat(fd, &st) < 0)
       tsrun_fail("masked paths", errno, "stat \"%s\"", path);
     if (S_ISDIR(st.st_mode)) {
-      if (tsrun_mount_fds("tmpfs", -1, fd, "tmpfs", MS_RDONLY, NULL) < 0)
-        tsrun_fail("masked paths", errno, "mask \"%s\" with tmpfs", path);
+      /* labeled, as runc's */
+      char data[PATH_MAX] = "";
+      if (plan->mount_label && tsrun_lsm_mount_data("", plan->mount_label, data, sizeof(data), &err) < 0)
+        tsrun_fail("masked paths", err.errnum, "mask \"%s\": %s", path, err.msg);
+      if (tsrun_mount_fds("tmpfs", -1, fd, "tmpfs", MS_RDONLY, data[0] ? data : NULL) < 0)
+        tsrun_fail("masked paths", errno, "mask \"%s\" with tmpfs%s", path,
+                   plan->mount_label ? " labeled with linux.mountLabel" : "");
     } else if (tsrun_mount_fds(NULL, dev_null, fd, NULL, MS_BIND, NULL) < 0) {
       tsrun_fail("masked paths", errno, "mask \"%s\" with \"/dev/null\"", path);
     }

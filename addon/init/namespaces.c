@@ -16,7 +16,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bindsrc.h"
 #include "cleanup.h"
+#include "lsm.h"
 #include "procfs.h"
 #include "protocol.h"
 #include "steps.h"
@@ -79,9 +81,16 @@ pid_t tsrun_clone_init(const struct tsrun_plan *plan)
   unsigned long flags = plan->namespaces & ~(uint32_t)(CLONE_NEWTIME | CLONE_NEWCGROUP);
   /* Without a new stack the child runs on a copy of ours, like fork(); fine in a single-threaded
    * process, and unlike fork() it can create the namespaces (a new pid namespace needs clone). */
+  tsrun_bind_sources_open_channel(plan);
   long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0)
     tsrun_fail("clone", errno, "clone init (flags 0x%lx)", flags);
+  /* The init's user namespace exists now, and so does the mount namespace where the bind
+   * sources its root may not reach are opened for it. */
+  if (pid == 0)
+    tsrun_bind_sources_child();
+  else
+    tsrun_bind_sources_send(plan, (pid_t)pid);
   return (pid_t)pid;
 }
 
@@ -128,11 +137,18 @@ void tsrun_join_session_keyring(const struct tsrun_plan *plan)
 {
   if (plan->session_keyring == NULL)
     return;
+  tsrun_error_t err;
+  /* The new keyring takes the process label, as with runc (SELinux hosts only); reset after. */
+  if (plan->selinux_label && tsrun_lsm_set_keycreate(&tsrun_lsm_kernel, tsrun_lsm_host(), plan->selinux_label, &err) < 0)
+    tsrun_fail_error("keyring", &err);
   long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, plan->session_keyring, 0, 0, 0);
+  int saved = errno;
+  if (plan->selinux_label && tsrun_lsm_set_keycreate(&tsrun_lsm_kernel, tsrun_lsm_host(), NULL, &err) < 0)
+    tsrun_fail_error("keyring", &err);
   if (id < 0) {
-    if (errno == ENOSYS || errno == EACCES || errno == EPERM)
+    if (saved == ENOSYS || saved == EACCES || saved == EPERM)
       return;
-    tsrun_fail("keyring", errno, "join session keyring \"%s\"", plan->session_keyring);
+    tsrun_fail("keyring", saved, "join session keyring \"%s\"", plan->session_keyring);
   }
   /* possessor: all; user: view, read, search, link; nothing for group and other (as runc) */
   if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1b0000, 0, 0) < 0)

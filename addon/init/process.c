@@ -26,8 +26,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static const char *const default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 void tsrun_set_oom_score_adj(const struct tsrun_plan *plan)
 {
   if (!plan->has_oom_score_adj)
@@ -119,30 +117,50 @@ static void set_capabilities(const struct tsrun_plan *plan)
 /* chdir into process.cwd as it resolves inside the container's root, by fd: never through a
  * magic link such as /proc/self/fd/N, which could name a host directory fd the init holds
  * (CVE-2024-21626). getcwd then proves the cwd is below the root: the kernel reports a
- * directory outside it as unreachable. */
-static void enter_cwd(const char *cwd)
+ * directory outside it as unreachable. Returns -1 with *err (its errnum EACCES or EPERM when
+ * only the permissions of the current credentials were in the way). */
+static int enter_cwd(const char *cwd, tsrun_error_t *err)
 {
-  tsrun_error_t err;
   cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0)
-    tsrun_fail("cwd", errno, "open \"/\"");
-  cleanup_close int fd = tsrun_open_in_root(root, cwd, TSRUN_CREATE_NONE, false, &err);
+    return tsrun_error(err, errno, "open \"/\"");
+  tsrun_error_t resolve;
+  cleanup_close int fd = tsrun_open_in_root(root, cwd, TSRUN_CREATE_NONE, false, &resolve);
   if (fd < 0)
-    tsrun_fail("cwd", err.errnum, "chdir \"%s\": %s", cwd, err.msg);
+    return tsrun_error(err, resolve.errnum, "chdir \"%s\": %s", cwd, resolve.msg);
   struct stat st;
   if (fstat(fd, &st) < 0)
-    tsrun_fail("cwd", errno, "chdir \"%s\"", cwd);
+    return tsrun_error(err, errno, "chdir \"%s\"", cwd);
   if (!S_ISDIR(st.st_mode))
-    tsrun_fail("cwd", ENOTDIR, "chdir \"%s\"", cwd);
+    return tsrun_error(err, ENOTDIR, "chdir \"%s\"", cwd);
   if (fchdir(fd) < 0)
-    tsrun_fail("cwd", errno, "chdir \"%s\"", cwd);
+    return tsrun_error(err, errno, "chdir \"%s\"", cwd);
   char here[PATH_MAX];
+  errno = 0;
   if (getcwd(here, sizeof(here)) == NULL || here[0] != '/')
     tsrun_fail("cwd", errno ? errno : EXDEV, "cwd \"%s\" is not inside the container's root", cwd);
+  return 0;
+}
+
+static bool is_permission_error(const tsrun_error_t *err)
+{
+  return err->errnum == EACCES || err->errnum == EPERM;
 }
 
 void tsrun_set_user(const struct tsrun_plan *plan)
 {
+  /* The cwd as runc enters it: first with the init's own credentials, which may reach a
+   * directory the user cannot (exec --user 1000 with cwd /root); on a permission error again
+   * once the ids are the user's, which may reach one root cannot (a directory of the user's
+   * whose group is unmapped in the user namespace). Only when both fail is it an error. */
+  tsrun_error_t cwd_err;
+  bool cwd_pending = plan->cwd != NULL;
+  if (cwd_pending) {
+    if (enter_cwd(plan->cwd, &cwd_err) == 0)
+      cwd_pending = false;
+    else if (!is_permission_error(&cwd_err))
+      tsrun_fail_error("cwd", &cwd_err);
+  }
   if (plan->has_capabilities) {
     /* PR_CAPBSET_READ fails with EINVAL past the kernel's cap_last_cap: the same bound as
      * /proc/sys/kernel/cap_last_cap without needing /proc in the container. */
@@ -167,6 +185,10 @@ void tsrun_set_user(const struct tsrun_plan *plan)
     if (setresuid(plan->user.uid, plan->user.uid, plan->user.uid) < 0)
       tsrun_fail("user", errno, "setresuid %u", plan->user.uid);
   }
+  /* Before capset: the second try has what runc's has, the permitted set kept across the uid
+   * change and, for uid 0, the effective one too. */
+  if (cwd_pending && enter_cwd(plan->cwd, &cwd_err) < 0)
+    tsrun_fail_error("cwd", &cwd_err);
   if (plan->has_capabilities) {
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
       tsrun_fail("capabilities", errno, "clear keepcaps");
@@ -174,19 +196,18 @@ void tsrun_set_user(const struct tsrun_plan *plan)
   }
   if (plan->has_user && plan->user.umask >= 0)
     umask((mode_t)plan->user.umask);
-  /* After the uid change, as runc: the user must be able to reach the cwd. */
-  if (plan->cwd)
-    enter_cwd(plan->cwd);
   if (plan->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     tsrun_fail("no_new_privileges", errno, "set no_new_privs");
 }
 
+/* The process's own PATH, NULL without one: then, as runc (Go's LookPath with PATH unset), a
+ * name without a slash is found nowhere; no default is made up. */
 static const char *env_path(char *const *env)
 {
   for (; env && *env; env++)
     if (strncmp(*env, "PATH=", 5) == 0)
       return *env + 5;
-  return default_path;
+  return NULL;
 }
 
 int tsrun_find_executable(const char *name, char *const *env, char *out, size_t out_size,
@@ -201,7 +222,7 @@ int tsrun_find_executable(const char *name, char *const *env, char *out, size_t 
     return 0;
   }
   const char *p = env_path(env);
-  for (;;) {
+  while (p != NULL) {
     const char *end = strchrnul(p, ':');
     int dl = (int)(end - p);
     /* An empty PATH entry means the current directory, as in a shell. */

@@ -207,7 +207,19 @@ static const struct tsrun_field_desc fields_console_size[] = {
   { "cols", TSRUN_FIELD_U32, offsetof(struct tsrun_console_size, cols), 0, UINT32_MAX, NULL, NULL, 0 },
 };
 
-const struct tsrun_record_desc tsrun_records[44 + 1] = {
+static const struct tsrun_field_desc fields_apparmor_profile[] = {
+  { "profile", TSRUN_FIELD_STR, offsetof(struct tsrun_plan, apparmor_profile), 0, UINT32_MAX, NULL, NULL, 0 },
+};
+
+static const struct tsrun_field_desc fields_selinux_label[] = {
+  { "label", TSRUN_FIELD_STR, offsetof(struct tsrun_plan, selinux_label), 0, UINT32_MAX, NULL, NULL, 0 },
+};
+
+static const struct tsrun_field_desc fields_mount_label[] = {
+  { "label", TSRUN_FIELD_STR, offsetof(struct tsrun_plan, mount_label), 0, UINT32_MAX, NULL, NULL, 0 },
+};
+
+const struct tsrun_record_desc tsrun_records[47 + 1] = {
   [1] = { "Namespaces", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_namespaces), 0, 0, fields_namespaces, 1 },
   [2] = { "NsPath", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, ns_paths), offsetof(struct tsrun_plan, n_ns_paths), sizeof(*((struct tsrun_plan *)0)->ns_paths), 0, fields_ns_path, 2 },
   [3] = { "TimeOffset", TSRUN_STORE_MANY, false, offsetof(struct tsrun_plan, time_offsets), offsetof(struct tsrun_plan, n_time_offsets), sizeof(*((struct tsrun_plan *)0)->time_offsets), 0, fields_time_offset, 1 },
@@ -252,4 +264,7 @@ const struct tsrun_record_desc tsrun_records[44 + 1] = {
   [42] = { "ConsoleSize", TSRUN_STORE_ONE, false, offsetof(struct tsrun_plan, console_size), offsetof(struct tsrun_plan, has_console_size), 0, 0, fields_console_size, 2 },
   [43] = { "HostMountNamespace", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, host_mount_namespace), 0, 0, 0, NULL, 0 },
   [44] = { "Debug", TSRUN_STORE_FLAG, false, offsetof(struct tsrun_plan, debug), 0, 0, 0, NULL, 0 },
+  [45] = { "ApparmorProfile", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_apparmor_profile), 0, 0, fields_apparmor_profile, 1 },
+  [46] = { "SelinuxLabel", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_selinux_label), 0, 0, fields_selinux_label, 1 },
+  [47] = { "MountLabel", TSRUN_STORE_ONE, false, 0, offsetof(struct tsrun_plan, has_mount_label), 0, 0, fields_mount_label, 1 },
 };

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TSRUN_MAX_TAG 44
+#define TSRUN_MAX_TAG 47
 
 /* NsPath: setns() into path, in record order (user first) */
 struct tsrun_ns_path {
@@ -279,6 +279,15 @@ struct tsrun_plan {
   bool host_mount_namespace;
   /* Debug (flag): tsrun runs with --debug: the helper reports each stage it reaches as a Log debug line */
   bool debug;
+  /* ApparmorProfile (one): process.apparmorProfile: "exec <profile>" goes to the process's attr/apparmor/exec (or attr/exec) before execve */
+  bool has_apparmor_profile;
+  const char *apparmor_profile;
+  /* SelinuxLabel (one): process.selinuxLabel: written to attr/exec before execve, and to attr/keycreate around joining the session keyring */
+  bool has_selinux_label;
+  const char *selinux_label;
+  /* MountLabel (one): linux.mountLabel: the SELinux context= option of the mounts marked MountKind.Label and of the tmpfs over masked directories */
+  bool has_mount_label;
+  const char *mount_label;
   /* Which records of the "one" and "flag" kinds were seen, to reject duplicates. */
   bool seen[TSRUN_MAX_TAG + 1];
 };

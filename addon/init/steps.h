@@ -52,6 +52,13 @@ int tsrun_find_executable(const char *name, char *const *env, char *out, size_t 
                           tsrun_error_t *err);
 __attribute__((noreturn)) void tsrun_exec(const struct tsrun_plan *plan, const char *path);
 
+/* lsm.c */
+/* Stage 0, in the host's namespaces: whether the host has AppArmor and SELinux (with a profile
+ * or label in the plan), and a label it cannot apply refused. */
+void tsrun_lsm_probe(const struct tsrun_plan *plan);
+/* The process: the AppArmor profile and SELinux label its execve takes. */
+void tsrun_set_exec_labels(const struct tsrun_plan *plan);
+
 /* hooks.c */
 void tsrun_run_hooks(const struct tsrun_plan *plan, uint32_t kind);
 

@@ -52,9 +52,12 @@ export function expandCgroupMounts(plan: ContainerPlan, placement: CgroupPlaceme
         expanded.push({ source: dir, destination: dest, type: '', data: '', flags: flags | MS.BIND | MS.REC, propagation: cm.propagation, bind: true, createFile: false });
       }
     } else {
-      expanded.push({ source: 'tmpfs', destination: dest, type: 'tmpfs', data: 'mode=755', flags: (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, propagation: cm.propagation, bind: false, createFile: false });
+      // The tmpfs holding the hierarchies carries the mount label, as runc's does.
+      expanded.push({ source: 'tmpfs', destination: dest, type: 'tmpfs', data: 'mode=755', flags: (flags & ~MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC, propagation: cm.propagation, bind: false, createFile: false, labeled: plan.mountLabel !== undefined });
       const seen = new Set<string>();
-      for (const dir of Object.values(placement.paths).sort()) {
+      // a hybrid host's unified dir (key "") is joined but not shown inside, as with runc
+      const v1Dirs = Object.entries(placement.paths).filter(([controller]) => controller !== '').map(([, dir]) => dir);
+      for (const dir of v1Dirs.sort()) {
         const mp = hierarchyOf(dir, mountPoints);
         if (!mp || seen.has(mp)) continue;
         seen.add(mp);

@@ -2,6 +2,7 @@
  * Devices: the nodes a container's /dev gets (the defaults and linux.devices) and the device cgroup
  * rules that let it use them.
  */
+import { parseDeviceRule } from '../cgroups/common.js';
 import { configError } from '../errors.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO } from '../kernel-tables.js';
 import { containerPath } from './container-path.js';
@@ -89,6 +90,15 @@ const alwaysAllowedDevices: LinuxDeviceCgroup[] = [
 ];
 
 export function cgroupResources(spec: Spec): LinuxResources {
-  const resources = spec.linux?.resources;
-  return { ...resources, devices: [...(resources?.devices ?? []), ...alwaysAllowedDevices] };
+  return withRequiredDevices(spec.linux?.resources ?? {});
+}
+
+/** The resources with runc's fixed list after their device rules (also for an update that gives rules). */
+export function withRequiredDevices(resources: LinuxResources): LinuxResources {
+  return { ...resources, devices: [...(resources.devices ?? []), ...alwaysAllowedDevices] };
+}
+
+/** Checks linux.resources.devices as the cgroup drivers will read them, before anything exists. */
+export function checkDeviceRules(resources: LinuxResources | undefined): void {
+  (resources?.devices ?? []).forEach((rule, i) => parseDeviceRule(rule, `/linux/resources/devices/${i}`));
 }

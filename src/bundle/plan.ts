@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { configError, usageError } from '../errors.js';
 import { MS, memoryPolicyFlags, memoryPolicyModes, namespaceFlags } from '../kernel-tables.js';
 import { containerPath } from './container-path.js';
-import { devNodes, type PlanDevice } from './device-policy.js';
+import { checkDeviceRules, devNodes, type PlanDevice } from './device-policy.js';
 import { parseMountOptions, propagationOptions } from './mount-options.js';
 import { cpuList, planProcess, type ProcessPlan } from './process-plan.js';
 import type { Hook, IdMapping, Linux, Mount, Spec } from './spec-types.js';
@@ -23,6 +23,8 @@ export interface PlanMount {
   propagation: number;
   bind: boolean;
   createFile: boolean;
+  /** linux.mountLabel goes into its options as context="..." (as runc: not proc, sysfs, binds, cgroup2) */
+  labeled?: boolean;
   /** MOUNT_ATTR_* for the mount and all below it ("rro", "rnosuid", ...); none when absent */
   recAttrSet?: number;
   recAttrClr?: number;
@@ -77,6 +79,8 @@ export interface ContainerPlan extends ProcessPlan {
   memoryPolicy?: { mode: number; flags: number; nodes: string };
   /** host device name → name in the container ("" keeps it) */
   netDevices: [string, string][];
+  /** linux.mountLabel: the SELinux context of the mounts marked labeled and of masked directories */
+  mountLabel?: string;
 }
 
 export interface PlanOptions {
@@ -86,6 +90,8 @@ export interface PlanOptions {
   noPivot?: boolean;
   consoleSocket?: string;
   preserveFds?: number;
+  /** the fds of socket activation (ProcessPlanOptions) */
+  listenFds?: number;
   noNewKeyring?: boolean;
   /** /proc/sys/kernel/cap_last_cap of this host */
   capLastCap?: number;
@@ -166,6 +172,17 @@ function checkNamespacedSettings(spec: Spec, linux: Linux, ns: Namespaces): stri
   return timeOffsets;
 }
 
+/**
+ * Whether linux.mountLabel goes into a mount's options, as runc decides it: every mount but
+ * procfs and sysfs (SELinux cannot label them) and binds (mount(2) ignores the options of a bind);
+ * of a cgroup mount's expansion only the tmpfs of v1 (cgroup-mounts.ts).
+ * runc does so whether or not the host has SELinux, so there the kernel refuses the option
+ * (EINVAL); clients set a mount label only where SELinux is enabled.
+ */
+export function labeledMount(spec: Spec, bind: boolean, type: string): boolean {
+  return !!spec.linux?.mountLabel && !bind && type !== 'proc' && type !== 'sysfs';
+}
+
 /** Mounts, in order. cgroup mounts become concrete once the cgroup exists (create does it). */
 function planMounts(spec: Spec, opts: PlanOptions) {
   const mounts: PlanMount[] = [];
@@ -212,6 +229,7 @@ function planMounts(spec: Spec, opts: PlanOptions) {
       propagation,
       bind,
       createFile,
+      labeled: labeledMount(spec, bind, type),
       recAttrSet,
       recAttrClr,
     });
@@ -285,6 +303,7 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
   const timeOffsets = checkNamespacedSettings(spec, linux, ns);
   const { mounts, cgroupMounts, devIsBound, readonlyDev } = planMounts(spec, opts);
   const { devices, symlinks } = devNodes(linux.devices ?? [], devIsBound);
+  checkDeviceRules(linux.resources);
   const sysctl = planSysctl(linux, ns);
 
   // The spec: a property the runtime cannot apply is an error, not a silent no-op.
@@ -331,5 +350,6 @@ export function buildPlan(spec: Spec, opts: PlanOptions): ContainerPlan {
     sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${opts.id}`,
     memoryPolicy,
     netDevices,
+    mountLabel: linux.mountLabel || undefined,
   };
 }

@@ -54,6 +54,10 @@ export interface ProcessPlan {
   consoleSize?: { rows: number; cols: number };
   /** the container's linux.seccomp, for the init and every exec alike */
   seccomp?: SeccompPlan;
+  /** process.apparmorProfile ("" is none, as runc); tsrun-init refuses it where AppArmor is not enabled */
+  apparmorProfile?: string;
+  /** process.selinuxLabel ("" is none); tsrun-init refuses it where SELinux is not enabled */
+  selinuxLabel?: string;
   warnings: string[];
 }
 
@@ -88,6 +92,9 @@ function capabilityMask(names: string[] | undefined, set: string, capLastCap: nu
 export interface ProcessPlanOptions {
   consoleSocket?: string;
   preserveFds?: number;
+  /** socket activation (create and run): tsrun's LISTEN_FDS, passed as fds 3.. before the preserved
+   * ones, with LISTEN_FDS=N and LISTEN_PID=1 added to the env, as runc does */
+  listenFds?: number;
   /** /proc/sys/kernel/cap_last_cap of this host */
   capLastCap?: number;
   /** the container's linux.seccomp */
@@ -124,8 +131,6 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
   if (!terminal && opts.consoleSocket) {
     throw usageError('cannot use console socket if tsrun will not detach or allocate tty');
   }
-  if (proc.apparmorProfile) warnings.push('process.apparmorProfile is not applied: AppArmor is not supported');
-  if (proc.selinuxLabel) warnings.push('process.selinuxLabel is not applied: SELinux is not supported');
 
   let scheduler: PlanScheduler | undefined;
   if (proc.scheduler) {
@@ -164,17 +169,38 @@ export function planProcess(proc: Process, opts: ProcessPlanOptions, warnings: s
     oomScoreAdj: proc.oomScoreAdj,
     cwd: proc.cwd,
     args: proc.args,
-    env: proc.env ?? [],
+    env: processEnv([...(proc.env ?? []), ...(opts.listenFds ? [`LISTEN_FDS=${opts.listenFds}`, 'LISTEN_PID=1'] : [])]),
     terminal,
     consoleSocket: opts.consoleSocket,
-    preserveFds: opts.preserveFds ?? 0,
+    preserveFds: (opts.listenFds ?? 0) + (opts.preserveFds ?? 0),
     scheduler,
     ioPriority,
     cpuAffinity,
     consoleSize: terminal && proc.consoleSize ? { rows: proc.consoleSize.height, cols: proc.consoleSize.width } : undefined,
     seccomp: planSeccomp(opts.seccomp),
+    apparmorProfile: proc.apparmorProfile || undefined,
+    selinuxLabel: proc.selinuxLabel || undefined,
     warnings,
   };
+}
+
+/**
+ * process.env as runc hands it to execve: each entry NAME=VALUE with a name (else a config error),
+ * a name given twice keeps its first place and its last value (what exec's --env relies on to
+ * override the container's), and an empty HOME counts as none, so the helper puts the user's home
+ * from the container's /etc/passwd there (runc 1.1 and the newest alike).
+ */
+export function processEnv(env: string[]): string[] {
+  const byName = new Map<string, string>();
+  env.forEach((kv, i) => {
+    const eq = kv.indexOf('=');
+    if (eq < 0) throw configError(`/process/env/${i}`, `invalid environment variable ${JSON.stringify(kv)}: missing '='`);
+    if (eq === 0) throw configError(`/process/env/${i}`, `invalid environment variable ${JSON.stringify(kv)}: name cannot be empty`);
+    if (kv.includes('\0')) throw configError(`/process/env/${i}`, `invalid environment variable ${JSON.stringify(kv.slice(0, eq))}: contains a NUL byte`);
+    byName.set(kv.slice(0, eq), kv);
+  });
+  if (byName.get('HOME') === 'HOME=') byName.delete('HOME');
+  return [...byName.values()];
 }
 
 /** `tsrun exec`: the process plan plus the namespaces to join. */

@@ -79,7 +79,6 @@ const PATTERN_REASONS: Record<string, string> = {
   '^/': 'must be an absolute path',
   [SEMVER.source]: 'must be a SemVer version such as 1.3.0',
   '^CAP_[A-Z0-9_]+$': 'must be a capability name such as CAP_CHOWN',
-  '^[rwm]*$': 'must be a combination of r, w and m',
   '^[1-9][0-9]*[KMGTPE]?B$': 'must be a page size such as 64KB, 2MB or 1GB',
   '^MB:[^\\n]*$': 'must start with "MB:" and be one line',
   '^[^\\n]*$': 'must not contain a newline',

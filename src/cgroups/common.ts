@@ -143,15 +143,7 @@ export abstract class BaseManager {
   }
 
   addProcess(pid: number): void {
-    if (!Number.isInteger(pid) || pid <= 0) throw new TsrunError(`add process to cgroup: bad pid ${pid}`);
-    for (const dir of this.dirs()) {
-      const file = path.posix.join(dir, 'cgroup.procs');
-      try {
-        this.fs.writeFile(file, String(pid));
-      } catch (err) {
-        throw fromSystemError(err, `add pid ${pid} to "${file}"`);
-      }
-    }
+    addPidToDirs(this.fs, this.dirs(), pid);
   }
 
   pids(): number[] {
@@ -320,6 +312,19 @@ export abstract class BaseManager {
   }
 }
 
+/** Moves `pid` into each dir (its cgroup.procs); the first refusal is the error. */
+export function addPidToDirs(fs: CgroupFs, dirs: readonly string[], pid: number): void {
+  if (!Number.isInteger(pid) || pid <= 0) throw new TsrunError(`add process to cgroup: bad pid ${pid}`);
+  for (const dir of dirs) {
+    const file = path.posix.join(dir, 'cgroup.procs');
+    try {
+      fs.writeFile(file, String(pid));
+    } catch (err) {
+      throw fromSystemError(err, `add pid ${pid} to "${file}"`);
+    }
+  }
+}
+
 /** Byte values are -1 (unlimited) or a size; then swap (memory+swap) may not be below limit. */
 export function checkMemoryValues(m: LinuxMemory, pointer: string): void {
   for (const k of ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP'] as const) {
@@ -366,7 +371,7 @@ export interface DeviceRule {
   /** undefined: any (absent or negative in config.json) */
   major: number | undefined;
   minor: number | undefined;
-  /** canonical "rwm" order, never empty */
+  /** canonical "rwm" order, never empty; what the config gave beyond r, w and m is dropped */
   access: string;
 }
 
@@ -375,8 +380,13 @@ export function parseDeviceRule(rule: LinuxDeviceCgroup, pointer: string): Devic
   const type = rule.type ?? 'a';
   if (type !== 'a' && type !== 'b' && type !== 'c') throw configError(`${pointer}/type`, `must be "a", "b" or "c", got ${JSON.stringify(type)}`);
   const access = rule.access ?? 'rwm';
-  if (typeof access !== 'string' || !/^[rwm]+$/.test(access)) {
-    throw configError(`${pointer}/access`, `must be made of "r", "w" and "m", got ${JSON.stringify(access)}`);
+  // runc reads the access as the set of the "r", "w" and "m" in it: any order, repeats, and other
+  // characters ignored ("rwa" is "rw"); "" it refuses, and a string with none of the three is no rule
+  if (typeof access !== 'string' || access === '') {
+    throw configError(`${pointer}/access`, `cannot be empty: give some of "r", "w" and "m"${typeof access === 'string' ? '' : `, got ${JSON.stringify(access)}`}`);
+  }
+  if (accessSet(access) === '') {
+    throw configError(`${pointer}/access`, `names none of "r", "w" and "m": ${JSON.stringify(access)}`);
   }
   // device numbers are u32 in the kernel (dev_t, struct bpf_cgroup_dev_ctx)
   const num = (n: number | undefined, what: string): number | undefined =>

@@ -13,6 +13,7 @@ import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
 import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
 import type { ManagerOptions } from './common.js';
 import { V1Manager } from './v1.js';
+import { hybridUnifiedDir } from './hybrid.js';
 import { V2Manager } from './v2.js';
 
 export type { CgroupFs, CgroupDirent } from './fs.js';
@@ -130,6 +131,8 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
   if (Object.keys(paths).length === 0) {
     throw new TsrunError(`no cgroup v1 hierarchy is mounted (read "${procRoot}/self/mountinfo") and "${fsRoot}" is not cgroup2`, { kind: 'kernel' });
   }
+  const unified = hybridUnifiedDir(parseMountinfo(readProc('mountinfo')), fsRoot, resolved, own.get(''));
+  if (unified !== undefined) paths[''] = unified;
   return new V1Manager(paths, mopts);
 }
 

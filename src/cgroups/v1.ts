@@ -11,6 +11,7 @@ import type {
 import {
   BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devNum, errCode, isAllDevices, parseDeviceRule,
 } from './common.js';
+import { deviceTransition, parseDevicesList, sameDeviceState, stateOfRules, type DeviceState } from './devices-v1.js';
 import { sleepMs } from './fs.js';
 import { pointerToken } from './paths.js';
 import { effectiveResources } from './resources.js';
@@ -28,23 +29,26 @@ export class V1Manager extends BaseManager {
     super(paths, opts);
   }
 
-  /** A new cpuset cgroup starts with empty cpus/mems and refuses tasks (ENOSPC) until they are set. */
+  /**
+   * A new cpuset cgroup starts with empty cpus/mems and refuses tasks (ENOSPC) until they are set,
+   * and a value is accepted only within the parent's: so every level from the hierarchy's root down
+   * to the new dir gets its parent's values where it has none, existing levels too (an empty one
+   * above would refuse them with EACCES). runc fills the same levels (cpusetEnsureParent).
+   */
   protected initDir(dir: string): void {
     const cpuset = this.paths.cpuset;
     if (cpuset === undefined || !(cpuset === dir || cpuset.startsWith(dir + '/'))) return;
     for (const name of ['cpuset.cpus', 'cpuset.mems']) {
-      if (!this.has(dir, name) || this.kernelRead('create cgroup', dir, name).trim() !== '') continue;
-      const value = this.nearestCpuset(path.posix.dirname(dir), name);
-      if (value !== undefined) this.kernelWrite('create cgroup', dir, name, value);
+      if (!this.has(dir, name)) continue;
+      const chain: string[] = [];
+      for (let d = dir; d !== '/' && this.has(d, name); d = path.posix.dirname(d)) chain.unshift(d);
+      // chain[0] is the hierarchy's root, which always has values
+      for (let i = 1; i < chain.length; i++) {
+        if (this.kernelRead('create cgroup', chain[i], name).trim() !== '') continue;
+        const parentValue = this.kernelRead('create cgroup', chain[i - 1], name).trim();
+        if (parentValue !== '') this.kernelWrite('create cgroup', chain[i], name, parentValue);
+      }
     }
-  }
-
-  private nearestCpuset(from: string, name: string): string | undefined {
-    for (let d = from; d !== '/' && this.has(d, name); d = path.posix.dirname(d)) {
-      const v = this.kernelRead('create cgroup', d, name).trim();
-      if (v !== '') return v;
-    }
-    return undefined;
   }
 
   protected override missingHint(file: string): string {
@@ -73,7 +77,8 @@ export class V1Manager extends BaseManager {
     const r = effectiveResources(resources, 1, this.warn);
     if (!r) return;
     if (r.unified && Object.keys(r.unified).length > 0) {
-      throw configError(`${R}/unified`, 'needs cgroup v2; this host uses cgroup v1');
+      // runc's words (ErrV1NoUnified), which scripts match on
+      throw configError(`${R}/unified`, 'invalid configuration: cannot use unified on cgroup v1');
     }
     // runc's order: cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_cls, net_prio, rdma
     this.applyCpuset(r.cpu);
@@ -92,22 +97,29 @@ export class V1Manager extends BaseManager {
     if (cpu?.mems !== undefined) this.write(`${R}/cpu/mems`, this.dir('cpuset', `${R}/cpu/mems`), 'cpuset.mems', cpu.mems);
   }
 
+  /**
+   * The fewest writes from the rules the cgroup has now to the ones asked for (devices-v1.ts), so an
+   * update never denies, even for a moment, a device both allow; then devices.list must agree.
+   */
   private applyDevices(rules: LinuxDeviceCgroup[] | undefined): void {
     if (rules === undefined) return;
     const P = `${R}/devices`;
     const dir = this.dir('devices', P);
-    const lines = rules.map((rule, i) => {
+    const parsed = rules.map((rule, i) => {
       const p = `${P}/${i}`;
-      const { type, major, minor, access } = parseDeviceRule(rule, p);
-      if (type === 'a' && !(isAllDevices(rule) && access === 'rwm')) {
+      const parsedRule = parseDeviceRule(rule, p);
+      if (parsedRule.type === 'a' && !(isAllDevices(rule) && parsedRule.access === 'rwm')) {
         // the kernel reads any "a" rule as "all devices, all access", which would grant or deny more than asked
         throw configError(p, 'cgroup v1 can only allow or deny all devices with full "rwm" access when type is "a"; give a type and numbers');
       }
-      const num = (n: number | undefined): string => (n === undefined ? '*' : String(n));
-      return { file: rule.allow ? 'devices.allow' : 'devices.deny', line: `${type} ${num(major)}:${num(minor)} ${rule.access ?? 'rwm'}`, p };
+      return { rule: parsedRule, pointer: p };
     });
-    this.write(P, dir, 'devices.deny', 'a');
-    for (const l of lines) this.write(l.p, dir, l.file, l.line);
+    const target = stateOfRules(parsed);
+    const list = (): DeviceState => parseDevicesList(this.read(P, dir, 'devices.list'), this.file(dir, 'devices.list'));
+    for (const w of deviceTransition(list(), target)) this.write(P, dir, w.allow ? 'devices.allow' : 'devices.deny', w.line);
+    if (!sameDeviceState(list(), target)) {
+      throw configError(P, `the kernel's "${this.file(dir, 'devices.list')}" does not show the rules asked for (an ancestor cgroup may deny what they allow)`);
+    }
   }
 
   private applyMemory(m: LinuxMemory | undefined): void {

@@ -12,11 +12,14 @@ interface ExecArgs {
   'additional-gids': string[];
   cap: string[];
   'no-new-privs': boolean;
+  apparmor?: string;
+  'process-label'?: string;
   detach: boolean;
   'pid-file'?: string;
   'console-socket'?: string;
   'preserve-fds': number;
   'ignore-paused': boolean;
+  cgroup: string[];
 }
 
 export const exec = command<ExecArgs>({
@@ -38,9 +41,13 @@ export const exec = command<ExecArgs>({
     'console-socket': { type: 'string', describe: 'AF_UNIX socket that receives the pty master' },
     'preserve-fds': { type: 'number', default: 0, describe: 'pass N extra fds (3..3+N-1) to the process' },
     'ignore-paused': { type: 'boolean', default: false, describe: 'exec even if the container is paused' },
-    'process-label': { type: 'string', describe: 'SELinux label (not supported: ignored)', hidden: true },
-    apparmor: { type: 'string', describe: 'AppArmor profile (not supported: ignored)', hidden: true },
-    cgroup: { type: 'string', describe: 'sub-cgroup to join (not supported: ignored)', hidden: true },
+    'process-label': { type: 'string', describe: 'SELinux label of the process (SELinux hosts only)' },
+    apparmor: { type: 'string', describe: 'AppArmor profile of the process (AppArmor hosts only)' },
+    cgroup: {
+      type: 'array',
+      default: [],
+      describe: 'run the process in an existing sub-cgroup of the container\'s: PATH, or CONTROLLER[,CONTROLLER]:PATH on cgroup v1 (repeatable)',
+    },
   },
   run: async (a) => {
     const { execInContainer } = await import('../lifecycle/exec.js');
@@ -64,11 +71,14 @@ export const exec = command<ExecArgs>({
       additionalGids: gids,
       caps: a.cap,
       noNewPrivs: a['no-new-privs'],
+      apparmorProfile: a.apparmor,
+      processLabel: a['process-label'],
       detach: a.detach,
       pidFile: a['pid-file'],
       consoleSocket: a['console-socket'],
       preserveFds: a['preserve-fds'],
       ignorePaused: a['ignore-paused'],
+      cgroup: a.cgroup.map(String),
     }).catch(failed);
   },
 });

@@ -43,12 +43,12 @@ export function versionText(): string {
   return lines.join('\n') + '\n';
 }
 
-/** A help request as runc reads one: no words at all, `help [TOPIC]`, or -h/--help with a command. */
+/** A help request as runc reads one: no words at all, `help [TOPIC]` (or `h`), or -h/--help with a command. */
 function helpTopic(argv: string[]): { topic?: string } | undefined {
   if (argv.length === 0) return {};
   const at = firstWord(argv, 0, globalOptions);
   const word = at < 0 ? undefined : argv[at];
-  if (word === 'help') return { topic: argv[at + 1] };
+  if (word === 'help' || word === 'h') return { topic: argv[at + 1] };
   const cmd = commands.find((c) => c.name === word);
   // a command's own words (exec's command line) may hold -h: only what comes before them counts
   const own = cmd ? (prepareArgv(argv)?.argv ?? argv) : argv;

@@ -10,6 +10,9 @@ export const run = command<CreateArgs & { detach: boolean; keep: boolean }>({
     ...createOptions,
     detach: { type: 'boolean', alias: 'd', default: false, describe: 'return once started' },
     keep: { type: 'boolean', default: false, describe: 'keep the stopped container (state dir, cgroup) for a later delete' },
+    // runc's run is a child subreaper unless told not to; tsrun never is (the init, pid 1 of its
+    // own pid namespace, reaps its orphans), so the flag changes nothing.
+    'no-subreaper': { type: 'boolean', default: false, describe: 'accepted for runc compatibility (tsrun is never a subreaper)' },
   },
   run: async (a) => {
     const { runContainer } = await import('../lifecycle/run.js');

@@ -57,6 +57,16 @@ export interface CreatedContainer {
 }
 
 
+/**
+ * The fds systemd's socket activation passed to tsrun (LISTEN_FDS of them from 3, when LISTEN_PID
+ * is this process): given to the container's process as runc gives them (go-systemd's
+ * activation.Files), for create and run.
+ */
+export function socketActivationFds(env: NodeJS.ProcessEnv, pid: number): number {
+  if (env.LISTEN_PID !== String(pid) || !/^[1-9]\d*$/.test(env.LISTEN_FDS ?? '')) return 0;
+  return Number(env.LISTEN_FDS);
+}
+
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   log.phase('create: start');
   const { bundle, spec } = loadBundle(opts.bundle);
@@ -71,6 +81,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     noNewKeyring: opts.noNewKeyring,
     consoleSocket,
     preserveFds: opts.preserveFds,
+    listenFds: socketActivationFds(process.env, process.pid),
     capLastCap: readCapLastCap(),
     sourceKind,
   });

@@ -18,6 +18,9 @@ import { ProcessHandle, readProcStat } from '../state/proc.js';
 import { FieldReader, RecordWriter } from '../protocol/codec.js';
 import { Msg } from '../protocol/protocol.js';
 import { ContainerLock, readRecord, type ContainerRecord } from '../state/store.js';
+import { addPidToDirs } from '../cgroups/common.js';
+import { realCgroupFs } from '../cgroups/fs.js';
+import { execCgroupDirs, parseSubCgroupArgs } from '../cgroups/sub-cgroup.js';
 import { recordedCgroup } from './cgroup.js';
 import { writePidFile } from './create.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
@@ -39,11 +42,17 @@ export interface ExecOptions {
   additionalGids: number[];
   caps: string[];
   noNewPrivs: boolean;
+  /** --apparmor: replaces the container's process.apparmorProfile */
+  apparmorProfile?: string;
+  /** --process-label: replaces the container's process.selinuxLabel */
+  processLabel?: string;
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
   preserveFds: number;
   ignorePaused: boolean;
+  /** --cgroup: PATH, or CONTROLLER[,CONTROLLER]:PATH (v1, repeatable): an existing sub-cgroup to join */
+  cgroup?: string[];
 }
 
 /** /proc/<pid>/ns names, user first: joining it first gives the rights to join the others. */
@@ -87,6 +96,9 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
     if (proc.capabilities === undefined && base?.capabilities) proc.capabilities = structuredClone(base.capabilities);
     if (proc.noNewPrivileges === undefined && base?.noNewPrivileges) proc.noNewPrivileges = true;
     if (proc.rlimits === undefined && base?.rlimits) proc.rlimits = structuredClone(base.rlimits);
+    // As runc: an empty or absent label or profile is the container's.
+    if (!proc.apparmorProfile && base?.apparmorProfile) proc.apparmorProfile = base.apparmorProfile;
+    if (!proc.selinuxLabel && base?.selinuxLabel) proc.selinuxLabel = base.selinuxLabel;
     return proc;
   }
   if (!opts.args.length) throw usageError('exec needs a command, or --process');
@@ -95,9 +107,9 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
   proc.args = opts.args;
   proc.terminal = opts.tty;
   if (opts.cwd) proc.cwd = opts.cwd;
-  const env = new Map((proc.env ?? []).map((kv) => [kv.split('=')[0], kv] as const));
-  for (const kv of opts.env) env.set(kv.split('=')[0], kv);
-  proc.env = [...env.values()];
+  // Appended, as runc does: the plan keeps the last value of a name (processEnv).
+  for (const kv of opts.env) if (kv.indexOf('=') <= 0) throw usageError(`--env takes NAME=VALUE, got ${JSON.stringify(kv)}`);
+  proc.env = [...(proc.env ?? []), ...opts.env];
   if (opts.user) {
     const m = /^(\d+)(?::(\d+))?$/.exec(opts.user);
     if (!m) throw usageError(`--user must be uid or uid:gid, got ${JSON.stringify(opts.user)}`);
@@ -112,6 +124,8 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
     for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), ...opts.caps];
   }
   if (opts.noNewPrivs) proc.noNewPrivileges = true;
+  if (opts.apparmorProfile) proc.apparmorProfile = opts.apparmorProfile;
+  if (opts.processLabel) proc.selinuxLabel = opts.processLabel;
   return proc;
 }
 
@@ -143,6 +157,8 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
     throw stateError('cannot exec in a container without a mount namespace (its root is a chroot in the caller\'s namespace)');
   }
   const proc = execProcess(record, opts);
+  // resolved before anything starts: a bad --cgroup leaves nothing behind
+  const joinDirs = opts.cgroup?.length ? execCgroupDirs(record.cgroup.paths, parseSubCgroupArgs(opts.cgroup)) : undefined;
   const terminal = !opts.detach && proc.terminal === true && !opts.consoleSocket ? ownConsole() : undefined;
   const plan = buildExecPlan(proc, containerNamespaces(record.pid), {
     consoleSocket: terminal?.path ?? opts.consoleSocket,
@@ -166,7 +182,9 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
       proc.close();
     });
     try {
-      recordedCgroup(record).addProcess(pid);
+      // before Continue: the process runs nothing of its own until it is in its cgroup
+      if (joinDirs) addPidToDirs(realCgroupFs, joinDirs, pid);
+      else recordedCgroup(record).addProcess(pid);
     } catch (err) {
       throw wrap(err, "add the process to the container's cgroup");
     }

@@ -46,8 +46,9 @@ export function features(): object {
       capabilities: Object.keys(capabilityNumbers),
       cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false },
       seccomp: seccompFeatures(),
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
+      // As runc: whether tsrun can apply them (the spec: irrelevant to what this host has).
+      apparmor: { enabled: true },
+      selinux: { enabled: true },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
       netDevices: { enabled: true },

@@ -4,6 +4,7 @@
  * one from the command line. The cgroup drivers write only what is given.
  */
 import { readFileSync } from 'node:fs';
+import { withRequiredDevices } from '../bundle/device-policy.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError } from '../errors.js';
 import { recordedCgroup } from './cgroup.js';
@@ -93,9 +94,11 @@ export function updateContainer(root: string, id: string, resources: LinuxResour
   return withLockedContainer(root, id, async (record, status) => {
     if (status === 'stopped') throw stateError('container not running');
     try {
+      // new device rules get the fixed list create gave the old ones: /dev/null and the ptys stay usable
+      const wanted = resources.devices === undefined ? resources : withRequiredDevices(resources);
       const cgroup = recordedCgroup(record);
-      if (record.cgroup.systemd) await updateSystemdCgroup(record, cgroup, resources);
-      else cgroup.apply(resources);
+      if (record.cgroup.systemd) await updateSystemdCgroup(record, cgroup, wanted);
+      else cgroup.apply(wanted);
     } catch (err) {
       // pointers from the drivers are into config.json's /linux/resources: say they are ours
       if (err instanceof TsrunError) throw new TsrunError(err.message.replace(/^config\.json \/linux\/resources/, 'resources '), { kind: err.kind, pointer: err.pointer, cause: err });

@@ -20,6 +20,8 @@ function encodeProcess(w: RecordWriter, plan: ProcessPlan): void {
   w.add('PreserveFds', { count: plan.preserveFds });
   if (plan.consoleSocket) w.add('ConsoleSocket', { path: plan.consoleSocket });
   if (plan.consoleSize) w.add('ConsoleSize', plan.consoleSize);
+  if (plan.apparmorProfile) w.add('ApparmorProfile', { profile: plan.apparmorProfile });
+  if (plan.selinuxLabel) w.add('SelinuxLabel', { label: plan.selinuxLabel });
   if (plan.ioPriority) w.add('IoPriority', plan.ioPriority);
   if (plan.scheduler) w.add('Scheduler', plan.scheduler);
   if (plan.cpuAffinity.initial) w.add('CpuAffinity', { when: CpuAffinityWhen.Initial, list: plan.cpuAffinity.initial });
@@ -50,9 +52,10 @@ export function encodePlan(plan: ContainerPlan, opts: { stateDir: string; stage0
   if (plan.userNamespace) rootFlags |= RootfsFlag.BindDevices;
   w.add('RootfsFlags', { flags: rootFlags, propagation: plan.rootPropagation });
   for (const m of plan.mounts) {
-    const kind = (m.bind ? MountKind.Bind : 0) | (m.createFile ? MountKind.CreateFile : 0);
+    const kind = (m.bind ? MountKind.Bind : 0) | (m.createFile ? MountKind.CreateFile : 0) | (m.labeled ? MountKind.Label : 0);
     w.add('Mount', { ...m, kind, recAttrSet: m.recAttrSet ?? 0, recAttrClr: m.recAttrClr ?? 0 });
   }
+  if (plan.mountLabel) w.add('MountLabel', { label: plan.mountLabel });
   for (const d of plan.devices) w.add('Device', d);
   for (const s of plan.symlinks) w.add('Symlink', { target: s.target, linkpath: s.path });
   for (const path of plan.maskedPaths) w.add('MaskedPath', { path });

@@ -23,6 +23,9 @@
  *   N → 0  Plan{records}
  *        (every /proc access of 0, 1 and x goes through addon/init/procfs.c: a procfs
  *        checked to be the kernel's and uncovered; 0 makes one first thing, 1 and x their own)
+ *     0  lsm_probe                    with ApparmorProfile, SelinuxLabel or MountLabel: whether the
+ *                                     host has AppArmor and SELinux, from its own /sys and /proc; a
+ *                                     profile or label it cannot apply is refused (as runc)
  *     0  set_oom_score_adj            inherited: once init is non-dumpable in a user namespace it
  *                                     may not write its own
  *     0  console_connect              with ConsoleSocket: the host's socket, with the caller's
@@ -34,7 +37,10 @@
  *     0  seccomp_connect_listener     with SCMP_ACT_NOTIFY: the listenerPath socket, by host path
  *     0  join_namespaces              setns() each NsPath in order (user first)
  *     0  enter_time_namespace         unshare(CLONE_NEWTIME), write the TimeOffset lines
- *     0  clone_init                   clone(namespaces minus NEWTIME/NEWCGROUP) → 1
+ *     0  clone_init                   clone(namespaces minus NEWTIME/NEWCGROUP) → 1; with a new
+ *                                     user namespace, 0 then joins 1's mount namespace, opens every
+ *                                     bind source there with the host's credentials (O_PATH) and
+ *                                     sends the fds to 1 over a socketpair (addon/init/bindsrc.c)
  *   0 → N  Pid{host pid of 1}         (0 then exits, unless the plan has Stage0Wait)
  *          N: cgroups (create, limits, add pid), uid/gid maps, prestart + createRuntime hooks
  *   N → 1  Continue{HookState records}
@@ -46,11 +52,12 @@
  *     1  move_net_devices             through stage 0's netlink socket; addresses kept, set up
  *     1  set_hostname                 and the domainname
  *     1  join_session_keyring         unless --no-new-keyring: no key of the caller's session is
- *                                     reachable
+ *                                     reachable; with SelinuxLabel the keyring takes it (keycreate)
  *     1  prepare_rootfs               rootfs propagation, bind the rootfs (neither with
  *                                     HostMountNamespace: no mount namespace, mounts land in the
  *                                     caller's, below the rootfs)
- *     1  mount_all                    mounts in order
+ *     1  mount_all                    mounts in order; a bind source 1 cannot stat is bound from
+ *                                     0's fd (as runc), and the fds are closed after the last mount
  *     1  create_devices
  *     1  create_symlinks
  *     1  create_cwd                   before the root may turn read-only (as runc)
@@ -68,6 +75,8 @@
  *     1  set_io_priority              I/O priority and scheduler while still privileged
  *     1  set_scheduler
  *     1  set_memory_policy
+ *     1  set_exec_labels              "exec <profile>" to attr/apparmor/exec (or attr/exec), the
+ *                                     SELinux label to attr/exec: what execve applies
  *     1  load_seccomp(BEFORE_USER)    without no_new_privs: while it still has CAP_SYS_ADMIN; the
  *                                     listener fd and SeccompState go to the listener socket
  *     1  set_user                     user, capabilities, no_new_privs
@@ -88,6 +97,7 @@
  * no exec.fifo, no mounts, no hooks; Node adds the process to the container's cgroup before
  * Continue.
  *
+ *     x  lsm_probe
  *     x  set_oom_score_adj
  *     x  console_connect              the host's socket, before joining the container
  *     x  open_state_fds               (nothing to do: an exec has no fifo)
@@ -104,6 +114,7 @@
  *     x  set_io_priority
  *     x  set_scheduler
  *     x  set_memory_policy
+ *     x  set_exec_labels
  *     x  load_seccomp(BEFORE_USER)
  *     x  set_user
  *     x  find_executable
@@ -148,6 +159,7 @@ export const RootfsFlag = {
 export const MountKind = {
   Bind: 1, // MS_BIND (with MS_REC from flags), then a MS_REMOUNT|MS_BIND pass for the other flags
   CreateFile: 2, // destination is created as an empty file, not a directory (bind of a file)
+  Label: 4, // linux.mountLabel goes into its data as context="..." (as runc: not proc, sysfs, binds, cgroup2)
 } as const;
 
 export const HookKind = { CreateContainer: 1, StartContainer: 2 } as const;

@@ -127,6 +127,9 @@ export const records = {
   ConsoleSize: rec(42, 'one', 'process.consoleSize of a terminal: the pty is given this size before the process starts', [['rows', 'u32'], ['cols', 'u32']]),
   HostMountNamespace: rec(43, 'flag', 'no mount namespace in the config: mounts land in the caller\'s namespace, under the rootfs, and the init chroots (without it, a plan with no mount namespace is refused)', []),
   Debug: rec(44, 'flag', 'tsrun runs with --debug: the helper reports each stage it reaches as a Log debug line', []),
+  ApparmorProfile: rec(45, 'one', 'process.apparmorProfile: "exec <profile>" goes to the process\'s attr/apparmor/exec (or attr/exec) before execve', [['profile', 'str']]),
+  SelinuxLabel: rec(46, 'one', 'process.selinuxLabel: written to attr/exec before execve, and to attr/keycreate around joining the session keyring', [['label', 'str']]),
+  MountLabel: rec(47, 'one', 'linux.mountLabel: the SELinux context= option of the mounts marked MountKind.Label and of the tmpfs over masked directories', [['label', 'str']]),
 } satisfies Record<string, RecordDecl>;
 
 export type RecordName = keyof typeof records;

@@ -41,6 +41,14 @@ export async function setup(t, opts = {}) {
 	return fx;
 }
 
+/** A created and started container running `sleep 1000`: { c, pid }. */
+export async function setupRunning(t) {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	const { pid } = await c.create();
+	await c.start();
+	return { c, pid };
+}
+
 export class Fixture {
 	constructor(t, dir) {
 		this.t = t;

@@ -42,7 +42,7 @@ const CLOSED = [
 	[/^\/linux\/seccomp\/(defaultAction|syscalls\/\d+\/action)$/, ['SCMP_ACT_NOPE', 'allow']],
 	[/^\/linux\/seccomp\/architectures\/\d+$/, ['SCMP_ARCH_NOPE', 'x86_64']],
 	[/^\/linux\/rootfsPropagation$/, ['everywhere', 'rshared ']],
-	[/^\/linux\/resources\/devices\/\d+\/access$/, ['rx', 'RWM', 'all']],
+	[/^\/linux\/resources\/devices\/\d+\/access$/, ['x', 'RWM', 'all', '']],
 	[/^\/linux\/resources\/hugepageLimits\/\d+\/pageSize$/, ['64kB', '2M', 'huge']],
 	[/^\/ociVersion$/, ['one', '1.0', 'v1.0.0']],
 	[/^\/(root\/path)$/, ['']],

@@ -10,9 +10,9 @@ import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 
-test('cli: -h, --help, CMD -h and help CMD print help and exit 0', opts, async (t) => {
+test('cli: -h, --help, CMD -h, help CMD and h CMD print help and exit 0', opts, async (t) => {
 	const c = await setup(t);
-	for (const args of [['-h'], ['--help'], ['state', '-h'], ['state', '--help'], ['help', 'state'], ['exec', '-h'], ['help']]) {
+	for (const args of [['-h'], ['--help'], ['state', '-h'], ['state', '--help'], ['help', 'state'], ['exec', '-h'], ['help'], ['h'], ['h', 'create']]) {
 		const r = await c.run(args, { noRoot: true });
 		assert.ok(r.stdout.length > 40, `${args.join(' ')}: help on stdout`);
 	}
@@ -63,6 +63,13 @@ test('run --keep: the exited container stays, stopped, with its cgroup, until de
 	await c.run(['delete', c.id]);
 	assert.deepEqual(c.cgroupDirsOf(c.id), [], 'delete removes it');
 	assert.equal((await c.run(['list', '-q'])).stdout, '');
+});
+
+test('run --no-subreaper: accepted, the container runs and its status comes back', opts, async (t) => {
+	const c = await setup(t);
+	c.sh('echo ran; exit 4');
+	const r = await c.runFg({ args: ['--no-subreaper'], expectExit: 4 });
+	assert.equal(r.stdout, 'ran\n');
 });
 
 test('cli: a relative --root is taken from the working directory (create, state, list, delete)', opts, async (t) => {

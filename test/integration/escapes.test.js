@@ -13,20 +13,12 @@ import { setup } from '../helpers/fixture.js';
 import { nsInode } from '../helpers/proc.js';
 import { isRunc, isTsrun, notOnRunc } from '../helpers/runtime-under-test.js';
 import { needsRoot } from '../helpers/test-run.js';
+import { inUserNamespace } from '../helpers/userns.js';
 import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
 
 const shellQuote = (s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${String(s).replace(/'/g, `'\\''`)}'`);
-
-/** A user namespace mapping the container's root to host uid/gid 100000, the rootfs theirs. */
-async function inUserNamespace(c) {
-	c.config.linux.namespaces.push({ type: 'user' });
-	c.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-	c.config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-	c.config.mounts = c.config.mounts.filter((m) => !['/sys', '/sys/fs/cgroup'].includes(m.destination));
-	await execa('chown', ['-R', '100000:100000', c.rootfs]);
-}
 
 /** A long-lived helper process (unshare, sleep), killed at cleanup. Resolves once it printed `ready`. */
 async function holder(c, argv, ready = 'ready') {

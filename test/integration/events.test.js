@@ -124,11 +124,15 @@ test('events: a stopped container is an error; so is an interval of 0', opts, as
 
 test('events: stats every --interval; the stream ends when the container stops',
 	{ ...opts, skip: skip || notOnRunc('1.1 on cgroup v1 streams until the cgroup is removed') }, async (t) => {
-		const c = await setup(t, { args: ['sleep', '2'] });
+		// The container runs until the test has seen two intervals (a Node start takes a second under
+		// TCG, so a fixed-length process could end before the stream's second line), then is killed.
+		const c = await setup(t, { args: ['sleep', '600'] });
 		await c.create();
 		await c.start();
 		const ev = startEvents(c, ['--interval', '500ms']);
-		const exit = await Promise.race([ev.exited, new Promise((r) => setTimeout(() => r('still running'), 8000))]);
+		await waitFor(() => ev.events().length >= 2, 30_000, 'two stats events');
+		await c.kill(c.id, 'KILL');
+		const exit = await Promise.race([ev.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
 		assert.deepEqual(exit, { code: 0, signal: null }, ev.stderr);
 		const stats = ev.events();
 		assert.ok(stats.length >= 2, `${stats.length} stats events`);

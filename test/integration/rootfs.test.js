@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { mountsUnder } from '../helpers/cleanup.js';
 import { setup } from '../helpers/fixture.js';
 import { parseMountinfo } from '../helpers/proc.js';
-import { isRunc } from '../helpers/runtime-under-test.js';
+import { isRunc, notOnRunc } from '../helpers/runtime-under-test.js';
 import { needsRoot } from '../helpers/test-run.js';
 
 const opts = { skip: needsRoot, timeout: 60_000 };
@@ -81,6 +81,31 @@ test('run: a tmpfs mount gets its size and mode', opts, async (t) => {
 	assert.ok(m.options.includes('nosuid'), m.line);
 });
 
+test('run: a tmpfs without mode= takes the mode of the directory it covers, /dev too; on a new directory the kernel\'s 1777 (as runc)', opts, async (t) => {
+	const c = await setup(t);
+	fs.mkdirSync(path.join(c.rootfs, 'private'), { mode: 0o700 });
+	fs.chmodSync(path.join(c.rootfs, 'private'), 0o700);
+	fs.chmodSync(path.join(c.rootfs, 'tmp'), 0o1777);
+	fs.chmodSync(path.join(c.rootfs, 'dev'), 0o751);
+	const dev = c.config.mounts.find((m) => m.destination === '/dev');
+	dev.options = dev.options.filter((o) => !o.startsWith('mode='));
+	c.config.mounts.push(
+		{ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+		{ destination: '/private', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+		{ destination: '/mnt/new', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+	);
+	const out = await c.inside('for d in /tmp /private /mnt/new /dev; do echo "$d $(stat -f -c %T $d/) $(stat -c %a $d)"; done');
+	assert.equal(out, '/tmp tmpfs 1777\n/private tmpfs 700\n/mnt/new tmpfs 1777\n/dev tmpfs 751\n');
+});
+
+test('run: an explicit mode= of a tmpfs wins over the mode of the directory it covers (the newest runc)', { ...opts, skip: opts.skip || notOnRunc('runc 1.1 chmods the tmpfs to the covered directory\'s mode after mounting, over mode=') }, async (t) => {
+	const c = await setup(t);
+	fs.mkdirSync(path.join(c.rootfs, 'private'), { mode: 0o700 });
+	fs.chmodSync(path.join(c.rootfs, 'private'), 0o700);
+	c.config.mounts.push({ destination: '/private', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'mode=0751'] });
+	assert.equal(await c.inside('stat -c %a /private'), '751\n');
+});
+
 test('run: mounts are applied in order (a later mount covers an earlier one, nested mounts follow)', opts, async (t) => {
 	const c = await setup(t);
 	c.config.mounts.push(
@@ -95,6 +120,55 @@ test('run: mounts are applied in order (a later mount covers an earlier one, nes
 	assert.ok(topMount(out, '/mnt/b').superOptions.includes('size=4096k'), 'the later /mnt/b is on top');
 	const ids = parseMountinfo(out).map((m) => m.mountPoint);
 	assert.ok(ids.indexOf('/mnt/a') < ids.indexOf('/mnt/a/inner'));
+});
+
+test('run: a later mount shadows an earlier one: at the same destination, and over its parent (config order, as runc)', opts, async (t) => {
+	const c = await setup(t);
+	const dir = (name, file) => {
+		fs.mkdirSync(c.path(name));
+		fs.writeFileSync(c.path(name, file), `${name}\n`);
+		return c.path(name);
+	};
+	c.config.mounts.push(
+		{ destination: '/mnt/same', type: 'bind', source: dir('first', 'first.txt'), options: ['bind'] },
+		{ destination: '/mnt/same', type: 'bind', source: dir('second', 'second.txt'), options: ['bind'] },
+		{ destination: '/mnt/parent/child', type: 'bind', source: dir('child', 'child.txt'), options: ['bind'] },
+		{ destination: '/mnt/parent', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+	);
+	const out = await c.inside('ls /mnt/same; cat /mnt/same/*; ls -A /mnt/parent | wc -l; stat -f -c %T /mnt/parent/');
+	assert.equal(out, 'second.txt\nsecond\n0\ntmpfs\n', 'the second bind on top; the tmpfs hides the child bind below it');
+});
+
+test('run: a bind mount destination through symlinks in the rootfs lands where they lead inside it (as runc)', opts, async (t) => {
+	const c = await setup(t);
+	const src = c.path('src');
+	fs.mkdirSync(src);
+	fs.writeFileSync(path.join(src, 'f'), 'bound\n');
+	fs.mkdirSync(path.join(c.rootfs, 'real/conf'), { recursive: true });
+	fs.mkdirSync(path.join(c.rootfs, 'real/dir'), { recursive: true });
+	fs.symlinkSync('/real/conf', path.join(c.rootfs, 'conf')); // absolute, read inside the rootfs
+	fs.symlinkSync('real/dir', path.join(c.rootfs, 'linkdir')); // relative, the last component
+	fs.symlinkSync('/real/not-yet/there', path.join(c.rootfs, 'dangling')); // leads to nothing yet
+	c.config.mounts.push(
+		{ destination: '/conf/stack', type: 'bind', source: src, options: ['bind'] },
+		{ destination: '/linkdir', type: 'bind', source: src, options: ['bind'] },
+		{ destination: '/dangling', type: 'bind', source: src, options: ['bind'] },
+	);
+	const out = await c.inside('cat /real/conf/stack/f /real/dir/f /real/not-yet/there/f; cat /proc/self/mountinfo');
+	assert.match(out, /^bound\nbound\nbound\n/);
+	const points = parseMountinfo(out.slice('bound\n'.length * 3)).map((m) => m.mountPoint);
+	for (const p of ['/real/conf/stack', '/real/dir', '/real/not-yet/there']) assert.ok(points.includes(p), `${p} in ${points}`);
+	for (const link of ['conf', 'linkdir', 'dangling']) assert.ok(fs.lstatSync(path.join(c.rootfs, link)).isSymbolicLink(), `${link} stays a symlink`);
+});
+
+test('create: a bind mount whose source is a dangling symlink fails naming it, and makes no mount point (as runc)', opts, async (t) => {
+	const c = await setup(t);
+	fs.symlinkSync(c.path('nowhere'), c.path('dangling-src'));
+	c.config.mounts.push({ destination: '/mnt/from-dangling', type: 'bind', source: c.path('dangling-src'), options: ['bind'] });
+	const r = await c.create({ expectExit: 'nonzero' });
+	assert.match(r.stderr, /dangling-src/);
+	assert.match(r.stderr, /no such file or directory|does not exist/i);
+	assert.ok(!fs.existsSync(path.join(c.rootfs, 'mnt/from-dangling')), 'no mount point left in the rootfs');
 });
 
 test('run: a read-only bind mount with nosuid,nodev,noexec shows those flags and refuses writes', opts, async (t) => {

@@ -4,9 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { fdsAfterExec } from '../helpers/fds.js';
 import { setup } from '../helpers/fixture.js';
 import { isTsrun, notOnRunc } from '../helpers/runtime-under-test.js';
 import { isRoot, REPO } from '../helpers/test-run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: !isRoot && 'needs root' };
 
@@ -45,6 +47,53 @@ test('create: --console-socket receives the pty master; the container writes to 
 		}
 	}
 	assert.match(out, /through-the-pty/);
+});
+
+/** A console socket in the test dir served by tsrun's addon (any runtime may send to it); closes the master at cleanup. */
+function consoleSocket(c, t, name = 'console.sock') {
+	const require = createRequire(import.meta.url);
+	const native = require(`${REPO}/build/Release/tsrun_native.node`);
+	const path = c.path(name);
+	const master = native.receiveFd(path, 20_000);
+	t.after(async () => fs.closeSync(await master));
+	return { path, master };
+}
+
+test('create and exec -d with a terminal (--console-socket): the process holds only fds 0, 1 and 2, all the pty', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	c.config.process.terminal = true;
+	const init = consoleSocket(c, t);
+	const { pid } = await c.create({ args: ['--console-socket', init.path] });
+	await init.master;
+	await c.start();
+	const inInit = await fdsAfterExec(pid);
+	assert.deepEqual([...inInit.keys()].sort(), [0, 1, 2], `init: ${[...inInit]}`);
+	assert.ok([...inInit.values()].every((target) => /^\/dev\/pts\/\d+$/.test(target)), `init: ${[...inInit]}`);
+	const ex = consoleSocket(c, t, 'exec-console.sock');
+	await c.run(['exec', '--tty', '--detach', '--console-socket', ex.path, '--pid-file', c.path('exec.pid'), c.id, 'sleep', '1000'], { detached: true });
+	await ex.master;
+	const inExec = await fdsAfterExec(Number(fs.readFileSync(c.path('exec.pid'), 'utf8')));
+	assert.deepEqual([...inExec.keys()].sort(), [0, 1, 2], `exec -t: ${[...inExec]}`);
+	assert.ok([...inExec.values()].every((target) => /^\/dev\/pts\/\d+$/.test(target)), `exec -t: ${[...inExec]}`);
+});
+
+test('run -t and exec -t in the foreground: the process holds only fds 0, 1 and 2', { ...opts, skip: opts.skip || notOnRunc('run -t and exec -t in the foreground open the caller\'s /dev/tty, which the test runner has not') }, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	c.config.process.terminal = true;
+	await c.writeConfig();
+	const fg = c.run(['run', '--bundle', c.bundle, c.id], { detached: true, expectExit: null, timeoutMs: 60_000 });
+	const { pid } = await c.waitStatus('running');
+	const inRun = await fdsAfterExec(pid);
+	assert.deepEqual([...inRun.keys()].sort(), [0, 1, 2], `run -t: ${[...inRun]}`);
+	const ex = c.run(['exec', '--tty', '--pid-file', c.path('exec.pid'), c.id, 'sleep', '1000'], { detached: true, expectExit: null });
+	await waitFor(() => fs.existsSync(c.path('exec.pid')) && fs.readFileSync(c.path('exec.pid'), 'utf8').trim(), 10_000, 'exec pid file');
+	const execPid = Number(fs.readFileSync(c.path('exec.pid'), 'utf8'));
+	const inExec = await fdsAfterExec(execPid);
+	process.kill(execPid, 'SIGKILL');
+	await ex;
+	assert.deepEqual([...inExec.keys()].sort(), [0, 1, 2], `exec -t: ${[...inExec]}`);
+	await c.kill(c.id, 'KILL');
+	await fg;
 });
 
 test('create: terminal true without --console-socket is refused and leaves nothing', opts, async (t) => {

@@ -1,6 +1,8 @@
 // The last check of a run (scripts/run-tests.js runs this file alone, after the others): nothing the
 // tests made may be left on the machine: no process, mount, cgroup, temp dir or netns of this run
-// (TSRUN_TEST_RUN_ID; all runs when it is unset). Whatever is found is reported, then removed.
+// (TSRUN_TEST_RUN_ID). Whatever is found is reported, then removed. Without a run id it would sweep
+// every run on the machine, killing other suites' live containers, so it then skips unless
+// TSRUN_TEST_SWEEP_ALL=1 asks for exactly that.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,11 @@ import { waitFor } from '../helpers/wait.js';
 
 const runId = process.env.TSRUN_TEST_RUN_ID;
 const prefix = runId ? `${PREFIX}${runId}-` : PREFIX;
-const opts = { skip: needsRoot, timeout: 60_000 };
+const sweepAll = process.env.TSRUN_TEST_SWEEP_ALL === '1';
+const opts = {
+	skip: needsRoot || (!runId && !sweepAll && 'no TSRUN_TEST_RUN_ID: set it to check one run, or TSRUN_TEST_SWEEP_ALL=1 to sweep all'),
+	timeout: 60_000,
+};
 
 /** /sys/fs/cgroup/<hierarchy>/tsrun-it/<prefix>* dirs (and the same on a v2 root). */
 function leftoverCgroups() {

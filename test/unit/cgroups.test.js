@@ -74,7 +74,7 @@ function fakeV1Host(t, { only, own = {}, mountRoot = {}, extraMountinfo = '' } =
     n++;
   }
   lines.push(`${n} 30 0:${n} / ${path.join(fsRoot, 'unified')} rw,relatime - cgroup2 cgroup2 rw`);
-  fs.mkdirSync(path.join(fsRoot, 'unified'));
+  writeTree(path.join(fsRoot, 'unified'), { 'cgroup.procs': '', 'cgroup.controllers': 'hugetlb\n', 'cgroup.subtree_control': 'hugetlb\n' });
   cgLines.push('0::/');
   writeTree(path.join(proc, 'self'), { mountinfo: lines.join('\n') + '\n' + extraMountinfo, cgroup: cgLines.join('\n') + '\n' });
   // own cgroups must exist for relative paths
@@ -174,6 +174,29 @@ function sysErr(code, op, p) {
 const big = (s) => (s.trim() === '-1' ? BigInt(MAX) : BigInt(s.trim()));
 
 /** cgroupfs in a temp dir: records writes, emulates kernel rules, fails named calls on demand. */
+/**
+ * The v1 devices controller as devices.list shows it: "a" resets to allow-all ("a *:* rwm") or
+ * deny-all (no line); in deny-all mode allows add access bits to an exception and denies take them
+ * away; in allow-all mode the deny exceptions are not listed.
+ */
+function writeDevicesRule(dir, allow, line) {
+  const list = path.join(dir, 'devices.list');
+  const text = fs.readFileSync(list, 'utf8');
+  if (line === 'a') {
+    fs.writeFileSync(list, allow ? 'a *:* rwm\n' : '');
+    return;
+  }
+  const m = /^([bc] (?:\d+|\*):(?:\d+|\*)) ([rwm]+)$/.exec(line);
+  if (!m) throw sysErr('EINVAL', 'write', path.join(dir, allow ? 'devices.allow' : 'devices.deny'));
+  if (text.startsWith('a ')) return;
+  const entries = new Map(text.split('\n').filter(Boolean).map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]));
+  const had = entries.get(m[1]) ?? '';
+  const next = allow ? 'rwm'.split('').filter((c) => had.includes(c) || m[2].includes(c)).join('') : had.split('').filter((c) => !m[2].includes(c)).join('');
+  if (next) entries.set(m[1], next);
+  else entries.delete(m[1]);
+  fs.writeFileSync(list, [...entries].map(([k, a]) => `${k} ${a}\n`).join(''));
+}
+
 function fakeFs(base, version) {
   const log = [];
   const failures = [];
@@ -226,6 +249,8 @@ function fakeFs(base, version) {
       }
       if (name === 'cgroup.procs') {
         fs.appendFileSync(p, `${data}\n`);
+      } else if (name === 'devices.allow' || name === 'devices.deny') {
+        writeDevicesRule(dir, name === 'devices.allow', data);
       } else if (name === 'cgroup.subtree_control') {
         // no internal processes: a non-root cgroup with processes hands on no controllers
         if (version === 2 && dir !== path.join(base, 'cg') && data.includes('+') && fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim()) {
@@ -356,7 +381,18 @@ describe('cgroups: v1 paths', () => {
     assert.equal(m.paths.net_prio, m.paths.net_cls);
     assert.equal(m.paths.cpu, path.join(h.mp('cpu'), 'ctr1'));
     assert.equal(m.paths.cpuacct, path.join(h.mp('cpuacct'), 'ctr1'));
-    assert.equal(Object.keys(m.paths).length, 13);
+    // and, this being a hybrid host, a cgroup in the cgroup2 "unified" hierarchy (runc's "" path)
+    assert.equal(m.paths[''], path.join(h.fsRoot, 'unified', 'ctr1'));
+    assert.equal(Object.keys(m.paths).length, 14);
+  });
+
+  test('hybrid: the unified dir follows a relative cgroupsPath from tsrun\'s own "0::" cgroup; no cgroup2 there, no "" path', (t) => {
+    const h = fakeV1Host(t, { only: ['memory'] });
+    fs.writeFileSync(path.join(h.proc, 'self/cgroup'), '4:memory:/\n0::/user.slice/s1\n');
+    assert.equal(h.open({ cgroupsPath: 'tsrun/c1' }).paths[''], path.join(h.fsRoot, 'unified', 'user.slice/s1/tsrun/c1'));
+    const mi = path.join(h.proc, 'self/mountinfo');
+    fs.writeFileSync(mi, read(mi).split('\n').filter((l) => !l.includes('cgroup2')).join('\n'));
+    assert.equal(h.open().paths[''], undefined);
   });
 
   test('absolute cgroupsPath: under each mount, whatever tsrun own cgroup is', (t) => {
@@ -415,6 +451,7 @@ describe('cgroups: v1 create and destroy', () => {
       path.join(h.mp('cpuset'), 'host/a'), path.join(h.mp('cpuset'), 'host/a/b'),
       path.join(h.mp('memory'), 'host/a'), path.join(h.mp('memory'), 'host/a/b'),
       path.join(h.mp('pids'), 'host'), path.join(h.mp('pids'), 'host/a'), path.join(h.mp('pids'), 'host/a/b'),
+      path.join(h.fsRoot, 'unified/host'), path.join(h.fsRoot, 'unified/host/a'), path.join(h.fsRoot, 'unified/host/a/b'),
     ]);
     for (const lvl of ['host/a', 'host/a/b']) {
       assert.equal(read(path.join(h.mp('cpuset'), lvl, 'cpuset.cpus')), '1-2');
@@ -441,13 +478,14 @@ describe('cgroups: v1 create and destroy', () => {
     h.cgfs.log.length = 0;
     m.destroy();
     assert.deepEqual(h.cgfs.log.map((e) => `${e.op} ${e.path}`), [
-      'rmdir cg/memory/host/a/b', 'rmdir cg/pids/host/a/b', 'rmdir cg/memory/host/a', 'rmdir cg/pids/host/a', 'rmdir cg/pids/host',
+      'rmdir cg/memory/host/a/b', 'rmdir cg/pids/host/a/b', 'rmdir cg/unified/host/a/b',
+      'rmdir cg/memory/host/a', 'rmdir cg/pids/host/a', 'rmdir cg/unified/host/a', 'rmdir cg/pids/host', 'rmdir cg/unified/host',
     ]);
     assert.ok(fs.existsSync(path.join(h.mp('memory'), 'host/sibling')));
     assert.ok(!fs.existsSync(path.join(h.mp('pids'), 'host')));
     assert.deepEqual(m.created, []);
     m.destroy();
-    assert.equal(h.cgfs.log.length, 5);
+    assert.equal(h.cgfs.log.length, 8);
   });
 
   test('destroy: a parent dir create made stays while a sibling container lives below it', (t) => {
@@ -456,7 +494,7 @@ describe('cgroups: v1 create and destroy', () => {
     a.create();
     const b = h.open({ cgroupsPath: '/shared/b', id: 'b' });
     b.create();
-    assert.deepEqual(b.created, [b.paths.memory]);
+    assert.deepEqual(b.created, [b.paths.memory, b.paths['']]);
     a.destroy();
     assert.ok(fs.existsSync(b.paths.memory), "the sibling's cgroup survives");
     assert.ok(!fs.existsSync(a.paths.memory));
@@ -682,8 +720,8 @@ describe('cgroups: v1 apply', () => {
     assertConfigError(() => m.apply({ blockIO: { weight: 700 } }), '/linux/resources/blockIO/weight', /"blkio.weight" does not exist/);
   });
 
-  test('devices: deny all first, then the rules in order, wildcards as *', (t) => {
-    const { m, h } = created(t);
+  test('devices: a new cgroup goes deny-all, then gets the allowed exceptions, wildcards as *', (t) => {
+    const { m, h, f } = created(t);
     m.apply({
       devices: [
         { allow: false, access: 'rwm' },
@@ -694,11 +732,58 @@ describe('cgroups: v1 apply', () => {
       ],
     });
     assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`), [
-      'devices.deny=a', 'devices.deny=a *:* rwm', 'devices.allow=c 1:3 rwm', 'devices.allow=c 136:* rw',
-      'devices.allow=b *:* m', 'devices.deny=c 1:5 w',
+      'devices.deny=a', 'devices.allow=b *:* m', 'devices.allow=c 136:* rw', 'devices.allow=c 1:3 rwm',
     ]);
+    assert.equal(f('devices', 'devices.list'), 'b *:* m\nc 136:* rw\nc 1:3 rwm\n');
     assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'a', major: 1, access: 'r' }] }), '/linux/resources/devices/0', /type is "a"/);
-    assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'c', access: 'rx' }] }), '/linux/resources/devices/0/access');
+  });
+
+  test('devices: rules that only allow leave everything else denied (deny-all is where the rules start)', (t) => {
+    const { m, f } = created(t);
+    m.apply({ devices: [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] });
+    assert.equal(f('devices', 'devices.list'), 'c 1:3 rwm\n');
+  });
+
+  test('devices: an update writes only what changes, never "a"; the same rules again write nothing', (t) => {
+    const { m, h, f } = created(t);
+    const base = [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', access: 'm' }];
+    m.apply({ devices: [...base, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: true, type: 'c', major: 136, access: 'rw' }] });
+    h.cgfs.log.length = 0;
+    m.apply({ devices: [...base, { allow: true, type: 'c', major: 1, minor: 3, access: 'r' }, { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }] });
+    assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`), [
+      'devices.deny=c 136:* rw', 'devices.deny=c 1:3 wm', 'devices.allow=c 1:7 rwm',
+    ]);
+    assert.equal(f('devices', 'devices.list'), 'b *:* m\nc 1:3 r\nc 1:7 rwm\n');
+    h.cgfs.log.length = 0;
+    m.apply({ devices: [...base, { allow: true, type: 'c', major: 1, minor: 7, access: 'mwr' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rr' }] });
+    assert.deepEqual(h.cgfs.writes(), []);
+    // to allow-all and back: "a" is the only way, both times
+    m.apply({ devices: [{ allow: true, access: 'rwm' }] });
+    assert.equal(f('devices', 'devices.list'), 'a *:* rwm\n');
+    h.cgfs.log.length = 0;
+    m.apply({ devices: [...base] });
+    assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`), ['devices.deny=a', 'devices.allow=b *:* m']);
+  });
+
+  test('devices: a deny inside an earlier wildcard allow is refused naming the rule (v1 would ignore it); the kernel disagreeing is an error', (t) => {
+    const { m, h } = created(t);
+    assertConfigError(
+      () => m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', access: 'm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' }] }),
+      '/linux/resources/devices/2', /inside the earlier "c \*:\* m" allow/,
+    );
+    assert.deepEqual(h.cgfs.writes(), [], 'refused before any write');
+    // a deny of bits the wildcard does not have is fine
+    m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', access: 'm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'rw' }] });
+    h.cgfs.onRead((p, content) => (p.endsWith('devices.list') && h.cgfs.writes().length > 2 ? '' : content));
+    assertConfigError(() => m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 4, access: 'r' }] }), '/linux/resources/devices', /does not show the rules asked for/);
+  });
+
+  test('devices: access as runc reads it: any order, repeats, other characters ignored; empty or none of r, w, m refused', (t) => {
+    const { m, f } = created(t);
+    m.apply({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 4, minor: 1, access: 'wr' }, { allow: true, type: 'c', major: 4, minor: 2, access: 'rwa' }, { allow: true, type: 'c', major: 4, minor: 3, access: 'mmw' }] });
+    assert.equal(f('devices', 'devices.list'), 'c 4:1 rw\nc 4:2 rw\nc 4:3 wm\n');
+    assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'c', access: '' }] }), '/linux/resources/devices/0/access', /cannot be empty/);
+    assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'c', access: 'RW' }] }), '/linux/resources/devices/0/access', /none of/);
   });
 
   test('hugepageLimits, network, rdma', (t) => {
@@ -723,7 +808,7 @@ describe('cgroups: v1 apply', () => {
     assertConfigError(() => m.apply({ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }), '/linux/resources/hugepageLimits/0', /controller "hugetlb" is not mounted/);
     assertConfigError(() => m.apply({ cpu: { shares: 100 } }), '/linux/resources/cpu', /"cpu" is not mounted/);
     assertConfigError(() => m.apply({ network: { classID: 1 } }), '/linux/resources/network/classID', /"net_cls" is not mounted/);
-    assertConfigError(() => m.apply({ unified: { 'memory.high': '1' }, pids: { limit: 1 } }), '/linux/resources/unified', /needs cgroup v2/);
+    assertConfigError(() => m.apply({ unified: { 'memory.high': '1' }, pids: { limit: 1 } }), '/linux/resources/unified', /invalid configuration: cannot use unified on cgroup v1/);
     assert.deepEqual(h.cgfs.writes(), [], 'nothing written before the unified check');
     m.apply({ unified: {}, memory: {}, cpu: {} }); // empty parts need nothing
   });
@@ -738,6 +823,7 @@ describe('cgroups: v1 processes and freezer', () => {
     m.addProcess(4242);
     assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${p}=${d}`).sort(), [
       'cg/freezer/ctr1/cgroup.procs=4242', 'cg/memory/ctr1/cgroup.procs=4242', 'cg/pids/ctr1/cgroup.procs=4242',
+      'cg/unified/ctr1/cgroup.procs=4242',
     ]);
     fakeMkdirAll(m.paths.pids, 'sub', h.cgfs);
     fs.writeFileSync(path.join(m.paths.pids, 'sub/cgroup.procs'), '17\n');
@@ -785,7 +871,7 @@ describe('cgroups: docker\'s all-zero resources', () => {
     m.create();
     h.cgfs.log.length = 0;
     m.apply({ ...dockerZeroResources(), devices });
-    assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`), ['devices.deny=a', 'devices.deny=a *:* rwm', 'devices.allow=c 1:3 rwm']);
+    assert.deepEqual(h.cgfs.writes().map(([p, d]) => `${path.basename(p)}=${d}`), ['devices.deny=a', 'devices.allow=c 1:3 rwm']);
   });
 
   test('v2: nothing is written; the device rules become a program', (t) => {
@@ -1031,7 +1117,7 @@ describe('cgroups: v2', () => {
     });
     assert.deepEqual(h.bpf.attached(dir), [100], 'never without a filter');
     h.bpf.log.length = 0;
-    assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'c', access: 'rwx' }] }), '/linux/resources/devices/0/access');
+    assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'c', access: 'x' }] }), '/linux/resources/devices/0/access');
     assertConfigError(() => m.apply({ devices: [{ allow: true, type: 'u' }] }), '/linux/resources/devices/0/type');
     assert.deepEqual(h.bpf.log, []);
   });

@@ -235,8 +235,64 @@ test('plan: properties tsrun cannot apply are errors naming them, not silent no-
   s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
   s.process.apparmorProfile = 'docker-default';
   const p = buildPlan(s, opts);
-  assert.equal(p.warnings.length, 1, 'an AppArmor profile, which this host cannot apply, is a warning');
+  assert.equal(p.warnings.length, 0, 'an AppArmor profile is carried to tsrun-init, which decides on the host');
+  assert.equal(p.apparmorProfile, 'docker-default');
   assert.equal(p.seccomp.defaultAction, 0x7fff0000, 'seccomp is applied, not skipped');
+});
+
+/** The strings of the records with a tag (one str field each). */
+function strRecords(records, tag) {
+  return records.filter((r) => r.tag === tag).map((r) => new FieldReader(r.value).str());
+}
+
+/** [destination, MountKind.Label set] of every Mount record. */
+function labeledMounts(records) {
+  return records.filter((r) => r.tag === Tag.Mount).map((r) => {
+    const f = new FieldReader(r.value);
+    f.u64();
+    f.u64();
+    const kind = f.u32();
+    f.str();
+    return [f.str(), (kind & MountKind.Label) !== 0];
+  });
+}
+
+test('encodePlan: apparmorProfile, selinuxLabel and mountLabel become their records; "" is none, as runc', () => {
+  const s = baseSpec();
+  s.process.apparmorProfile = 'docker-default';
+  s.process.selinuxLabel = 'system_u:system_r:container_t:s0:c1,c2';
+  s.linux.mountLabel = 'system_u:object_r:container_file_t:s0:c1,c2';
+  s.mounts.push({ destination: '/etc/x.conf', type: 'bind', source: '/x.conf', options: ['rbind'] });
+  const records = readRecords(encodePlan(buildPlan(s, opts), { stateDir: '/s', stage0Wait: false }));
+  assert.deepEqual(strRecords(records, Tag.ApparmorProfile), ['docker-default']);
+  assert.deepEqual(strRecords(records, Tag.SelinuxLabel), ['system_u:system_r:container_t:s0:c1,c2']);
+  assert.deepEqual(strRecords(records, Tag.MountLabel), ['system_u:object_r:container_file_t:s0:c1,c2']);
+  // runc labels every mount but procfs, sysfs and binds
+  assert.deepEqual(labeledMounts(records), [
+    ['/proc', false], ['/dev', true], ['/dev/pts', true], ['/dev/shm', true], ['/dev/mqueue', true], ['/sys', false],
+    ['/etc/x.conf', false],
+  ]);
+
+  const empty = baseSpec();
+  empty.process.apparmorProfile = '';
+  empty.process.selinuxLabel = '';
+  empty.linux.mountLabel = '';
+  const none = readRecords(encodePlan(buildPlan(empty, opts), { stateDir: '/s', stage0Wait: false }));
+  for (const tag of [Tag.ApparmorProfile, Tag.SelinuxLabel, Tag.MountLabel]) assert.equal(none.filter((r) => r.tag === tag).length, 0);
+  assert.ok(labeledMounts(none).every(([, labeled]) => !labeled));
+});
+
+test('plan: with a mountLabel, a v1 cgroup mount\'s tmpfs is labeled, its binds and a v2 cgroup2 mount are not (as runc)', () => {
+  const mountinfo = '30 25 0:26 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n';
+  for (const version of [1, 2]) {
+    const s = baseSpec();
+    s.linux.mountLabel = 'system_u:object_r:container_file_t:s0';
+    assert.ok(s.mounts.some((m) => m.type === 'cgroup'), 'the default spec has a cgroup mount');
+    const p = buildPlan(s, opts);
+    expandCgroupMounts(p, version === 1 ? { version, paths: { cpu: '/sys/fs/cgroup/cpu/c1' } } : { version, paths: { '': '/sys/fs/cgroup/c1' } }, mountinfo);
+    const cg = p.mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
+    assert.deepEqual(cg.map((m) => [m.type, !!m.labeled]), version === 1 ? [['tmpfs', true], ['', false], ['', false]] : [['cgroup2', false]]);
+  }
 });
 
 test('plan: scheduler, ioPriority and execCPUAffinity become their records', () => {
@@ -274,4 +330,25 @@ test('plan: the recursive mount options ("rro" family) become MOUNT_ATTR_* to se
   assert.deepEqual([a.recAttrSet, a.recAttrClr], [0x2 | 0x10, 0x70 | 0x1]);
   assert.deepEqual([b.recAttrSet, b.recAttrClr], [0x20, 0x70 | 0x8]);
   assert.equal(a.data, '', 'not passed to the filesystem');
+});
+
+test('exec: --apparmor and --process-label replace the container\'s; process.json without them keeps the container\'s (as runc)', async () => {
+  const { execProcess } = await import('../../dist/lifecycle/exec.js');
+  const record = { process: { cwd: '/', args: ['sh'], apparmorProfile: 'container-profile', selinuxLabel: 'u:r:container_t:s0' } };
+  const flags = { args: ['true'], tty: false, env: [], additionalGids: [], caps: [], noNewPrivs: false };
+  const inherited = execProcess(record, flags);
+  assert.deepEqual([inherited.apparmorProfile, inherited.selinuxLabel], ['container-profile', 'u:r:container_t:s0']);
+  const replaced = execProcess(record, { ...flags, apparmorProfile: 'other', processLabel: 'u:r:other_t:s0' });
+  assert.deepEqual([replaced.apparmorProfile, replaced.selinuxLabel], ['other', 'u:r:other_t:s0']);
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/tsrun-unit-exec-');
+  try {
+    writeFileSync(`${dir}/p.json`, JSON.stringify({ cwd: '/', args: ['true'], apparmorProfile: '' }));
+    const fromFile = execProcess(record, { ...flags, processFile: `${dir}/p.json` });
+    assert.deepEqual([fromFile.apparmorProfile, fromFile.selinuxLabel], ['container-profile', 'u:r:container_t:s0']);
+    writeFileSync(`${dir}/p.json`, JSON.stringify({ cwd: '/', args: ['true'], selinuxLabel: 'u:r:mine_t:s0' }));
+    assert.equal(execProcess(record, { ...flags, processFile: `${dir}/p.json` }).selinuxLabel, 'u:r:mine_t:s0');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
