@@ -20,3 +20,8 @@ export function loadExeca(): typeof import('execa') {
 export function loadTty(): typeof import('node:tty') {
   return requireHere('node:tty') as typeof import('node:tty');
 }
+
+/** The D-Bus library, for the systemd cgroup driver only (src/cgroups/dbus.ts). */
+export function loadDbus(): { createClient(opts: Record<string, unknown>): unknown } {
+  return requireHere('@homebridge/dbus-native') as { createClient(opts: Record<string, unknown>): unknown };
+}

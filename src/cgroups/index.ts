@@ -1,6 +1,7 @@
 /**
  * One cgroup interface, two drivers (v1.ts, v2.ts) picked from the host at run time. Paths follow
- * runc's cgroupfs driver; systemd-managed cgroups are not supported.
+ * runc's cgroupfs driver; under --systemd-cgroup they write what systemd has no unit property for
+ * (src/lifecycle/systemd-cgroup.ts).
  */
 import * as path from 'node:path';
 import { fromSystemError, TsrunError } from '../errors.js';

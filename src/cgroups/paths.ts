@@ -82,7 +82,7 @@ export function resolveCgroupsPath(cgroupsPath: string | undefined, id: string):
   if (SYSTEMD_PATH.test(cgroupsPath)) {
     throw configError(
       POINTER,
-      `${JSON.stringify(cgroupsPath)} is a systemd "slice:prefix:name" path; --systemd-cgroup is not supported, use a cgroupfs path such as "/tsrun/<id>"`,
+      `${JSON.stringify(cgroupsPath)} is a systemd "slice:prefix:name" path: give --systemd-cgroup, or use a cgroupfs path such as "/tsrun/<id>"`,
     );
   }
   const absolute = cgroupsPath.startsWith('/');

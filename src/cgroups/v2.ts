@@ -342,7 +342,13 @@ export class V2Manager extends BaseManager {
 
   killAll(): boolean {
     if (!this.has(this.dir, 'cgroup.kill')) return false;
-    this.kernelWrite('kill', this.dir, 'cgroup.kill', '1');
+    try {
+      this.kernelWrite('kill', this.dir, 'cgroup.kill', '1');
+    } catch (err) {
+      // ENODEV: the cgroup is being removed (systemd removes an emptied unit's cgroup on its own),
+      // and only an empty cgroup can be: nobody is left to kill
+      if (errCode(err) !== 'ENODEV') throw err;
+    }
     return true;
   }
 

@@ -45,7 +45,7 @@ export const globalOptions: Record<string, OptionSpec> = {
   log: { type: 'string', describe: 'log file (default: stderr)' },
   'log-format': { type: 'string', choices: ['text', 'json'], default: 'text', describe: 'log format' },
   debug: { type: 'boolean', default: false, describe: 'debug logging' },
-  'systemd-cgroup': { type: 'boolean', default: false, describe: 'use systemd for cgroups (not supported)' },
+  'systemd-cgroup': { type: 'boolean', default: false, describe: 'create cgroups as systemd transient units (linux.cgroupsPath "slice:prefix:name")' },
   rootless: { type: 'string', describe: "leave out cgroups the caller may not write: 'true', 'false' or 'auto' (default: auto, when rootless)" },
   criu: { type: 'string', describe: 'accepted for runc compatibility', hidden: true },
 };

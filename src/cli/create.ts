@@ -22,7 +22,7 @@ export interface CreateArgs {
   rootless?: string;
 }
 
-export function createOptionsOf(a: CreateArgs & { root: string }) {
+export function createOptionsOf(a: CreateArgs & { root: string; 'systemd-cgroup'?: boolean }) {
   return {
     root: a.root,
     rootlessCgroups: parseRootlessFlag(a.rootless),
@@ -33,6 +33,7 @@ export function createOptionsOf(a: CreateArgs & { root: string }) {
     preserveFds: a['preserve-fds'],
     noPivot: a['no-pivot'],
     noNewKeyring: a['no-new-keyring'],
+    systemdCgroup: a['systemd-cgroup'] === true,
   };
 }
 

@@ -104,9 +104,6 @@ async function runCommand(cmd: AnyCommand, args: GlobalArgs & Record<string, unk
   // helper need an absolute one. Without one, the caller decides (rootless: XDG_RUNTIME_DIR).
   if (args.root) args.root = callerPath(args.root);
   else if (!(cmd as CommandSpec).stateless) args.root = defaultStateRoot(caller(), currentCall().env);
-  if (args['systemd-cgroup']) {
-    throw new TsrunError('--systemd-cgroup is not supported: tsrun manages cgroupfs directly', { kind: 'usage' });
-  }
   await cmd.run(args as never);
 }
 

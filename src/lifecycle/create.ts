@@ -9,6 +9,7 @@ import { loadBundle } from '../bundle/load.js';
 import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
 import { seccompState } from '../bundle/seccomp-plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
+import { cgroupResources } from '../bundle/device-policy.js';
 import type { Spec } from '../bundle/spec-types.js';
 import type { CgroupManager } from '../cgroups/index.js';
 import { TsrunError, fromSystemError, isGone, wrap } from '../errors.js';
@@ -24,10 +25,14 @@ import { hookState } from './status.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
 import { mountIdsBelow, unmountBelow } from './host-mounts.js';
 import { Undo } from './undo.js';
-import { containerCgroup } from './cgroup.js';
+import { containerCgroup, recordedCgroup } from './cgroup.js';
 import { writeIdMaps } from './id-maps.js';
 import { caller, mapsOwnGidAlone, readCallerLimits, type Caller } from '../rootless.js';
 import { checkRootlessNamespaces } from '../bundle/caller-limits.js';
+import { signalAll } from './kill.js';
+import { openSystemdCgroup, startSystemdCgroup, stopSystemdUnit, type SystemdCgroup } from './systemd-cgroup.js';
+
+const SIGKILL = 9;
 
 export interface CreateOptions {
   root: string;
@@ -38,6 +43,8 @@ export interface CreateOptions {
   preserveFds?: number;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** --systemd-cgroup: the cgroup is a transient systemd unit's (linux.cgroupsPath "slice:prefix:name") */
+  systemdCgroup?: boolean;
   /** run in the foreground: the helper stays the init's parent and reports its exit status */
   foreground?: boolean;
   /** --rootless: leave out cgroups the caller may not write (undefined: when the caller is rootless) */
@@ -95,13 +102,22 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   if (ownTerminal) undo.push('console socket', () => ownTerminal.release());
   const lock = ContainerLock.createNew(opts.root, opts.id);
   undo.push('state directory', () => lock.removeDir());
+  let systemd: SystemdCgroup | undefined;
   try {
-    const created = await createLocked(opts, spec, plan, lock, undo, who);
+    // before the record: without systemd, nothing but the state dir was made
+    if (opts.systemdCgroup) {
+      if (who.rootless) {
+        throw new TsrunError('--systemd-cgroup is not supported rootless yet (no driver for the user\'s systemd instance): leave it out', { kind: 'usage' });
+      }
+      systemd = await openSystemdCgroup(spec, opts.id);
+    }
+    const created = await createLocked(opts, spec, plan, lock, undo, who, systemd);
     if (ownTerminal) created.ptyMaster = await ownTerminal.master;
     return created;
   } catch (err) {
     throw await undo.rollback(err);
   } finally {
+    systemd?.units.close();
     lock.release();
   }
 }
@@ -113,14 +129,17 @@ async function createLocked(
   lock: ContainerLock,
   undo: Undo,
   who: Caller,
+  systemd: SystemdCgroup | undefined,
 ): Promise<CreatedContainer> {
   const paths = lock.paths;
   native.mkfifo(paths.fifo, 0o622);
 
-  const { manager: cgroup, resources, shown } = containerCgroup(spec, opts.id, opts.rootlessCgroups ?? who.rootless);
+  const { manager: cgroup, resources, shown } = systemd
+    ? { manager: systemd.manager, resources: cgroupResources(spec), shown: systemd.manager.paths }
+    : containerCgroup(spec, opts.id, opts.rootlessCgroups ?? who.rootless);
   // before the record names the cgroup: a delete --force of this container must never reach
-  // processes that were there first
-  refuseForeignCgroup(cgroup);
+  // processes that were there first (a systemd unit is new: systemd refuses a name in use)
+  if (!systemd) refuseForeignCgroup(cgroup);
   // Recorded before anything outside the state dir exists, with the cgroup dirs it is about to
   // make: if this process dies (kill -9) at any later point, delete --force finds them, and the
   // init once it exists.
@@ -134,7 +153,9 @@ async function createLocked(
     created: new Date().toISOString(),
     owner: '',
     annotations: spec.annotations,
-    cgroup: { version: cgroup.version, paths: cgroup.paths, created: cgroup.missingDirs() },
+    cgroup: systemd
+      ? { version: cgroup.version, paths: cgroup.paths, created: systemd.leafDirs, systemd: { unit: systemd.names.unit } }
+      : { version: cgroup.version, paths: cgroup.paths, created: cgroup.missingDirs() },
     hooks: spec.hooks,
     process: spec.process,
     seccomp: spec.linux?.seccomp,
@@ -144,14 +165,20 @@ async function createLocked(
   };
   writeRecord(opts.root, record);
   log.phase('create: recorded');
-  cgroup.create(resources);
-  undo.push('cgroup', () => cgroup.destroy());
-  log.phase('create: cgroup made');
-  record.cgroup.created = [...cgroup.created];
-  writeRecord(opts.root, record);
-  refuseForeignCgroup(cgroup);
-  cgroup.apply(resources);
-  log.phase('create: cgroup ready');
+  if (systemd) {
+    // the unit needs the init's pid: it starts below; what systemd leaves of its dirs goes last,
+    // the same dirs delete would remove
+    undo.push('cgroup', () => recordedCgroup(record).destroy());
+  } else {
+    cgroup.create(resources);
+    undo.push('cgroup', () => cgroup.destroy());
+    log.phase('create: cgroup made');
+    record.cgroup.created = [...cgroup.created];
+    writeRecord(opts.root, record);
+    refuseForeignCgroup(cgroup);
+    cgroup.apply(resources);
+    log.phase('create: cgroup ready');
+  }
   expandCgroupMounts(plan, { version: cgroup.version, paths: shown }, readFileSync('/proc/self/mountinfo', 'utf8'));
 
   const { hostMounts } = record;
@@ -181,7 +208,21 @@ async function createLocked(
   });
 
   try {
-    cgroup.addProcess(pid);
+    if (systemd) {
+      // newest first on failure: everything in the unit killed, then the unit stopped
+      undo.push('systemd unit', async () => {
+        try {
+          signalAll(record, SIGKILL);
+        } catch (err) {
+          // no cgroup yet: the unit never got that far, but may exist; it is stopped all the same
+          if (!isGone(err)) throw err;
+        }
+        await stopSystemdUnit(systemd.names.unit, systemd.units);
+      });
+      await startSystemdCgroup(systemd, spec, pid, resources);
+    } else {
+      cgroup.addProcess(pid);
+    }
   } catch (err) {
     throw wrap(err, 'add container init to its cgroup');
   }

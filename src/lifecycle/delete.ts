@@ -13,6 +13,7 @@ import { statePaths } from '../state/paths.js';
 import { unmountBelow } from './host-mounts.js';
 import { isFrozenCgroup, signalAll } from './kill.js';
 import { containerStatus, hookState } from './status.js';
+import { stopSystemdUnit } from './systemd-cgroup.js';
 
 const SIGKILL = 9;
 const EXIT_WAIT_MS = 10_000;
@@ -60,6 +61,8 @@ async function destroyContainer(record: ContainerRecord): Promise<void> {
   }
   // Without a pid namespace, processes can outlive the init: they go too.
   signalAll(record, SIGKILL);
+  // systemd removes its unit's cgroup; what is left (v1 hierarchies systemd does not manage) goes below
+  if (record.cgroup.systemd) await stopSystemdUnit(record.cgroup.systemd.unit);
   cgroup.destroy();
   // Without a mount namespace the container's mounts are ours: runc leaves them, we do not.
   if (record.hostMounts) unmountBelow(record.rootfs, record.hostMounts.before);

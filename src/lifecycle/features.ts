@@ -44,7 +44,7 @@ export function features(): object {
     linux: {
       namespaces: Object.keys(namespaceFlags).sort(),
       capabilities: Object.keys(capabilityNumbers),
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false },
       seccomp: seccompFeatures(),
       // As runc: whether tsrun can apply them (the spec: irrelevant to what this host has).
       apparmor: { enabled: true },

@@ -54,9 +54,13 @@ export function signalAll(record: ContainerRecord, signal: number): void {
   try {
     killed = signal === constants.signals.SIGKILL && cgroup.killAll();
   } catch (err) {
-    if (!isGone(err)) throw err;
+    if (!isCgroupGone(err)) throw err;
   }
-  if (!killed) signalCgroupMembers(() => cgroup.pids(), signal);
+  try {
+    if (!killed) signalCgroupMembers(() => cgroup.pids(), signal);
+  } catch (err) {
+    if (!isCgroupGone(err)) throw err;
+  }
   if (signal === constants.signals.SIGKILL && isFrozenCgroup(cgroup)) cgroup.thaw();
 }
 
@@ -65,7 +69,15 @@ export function isFrozenCgroup(cgroup: CgroupManager): boolean {
   try {
     return cgroup.isFrozen();
   } catch (err) {
-    if (isGone(err)) return false;
+    if (isCgroupGone(err)) return false;
     throw err;
   }
+}
+
+/**
+ * Not there, or on its way out: ENODEV is what the kernel answers for a file of a cgroup being
+ * removed (systemd removes an emptied unit's cgroup on its own while delete still looks at it).
+ */
+function isCgroupGone(err: unknown): boolean {
+  return isGone(err) || (err as { code?: string } | undefined)?.code === 'ENODEV';
 }

@@ -10,6 +10,7 @@ import type { LinuxResources } from '../bundle/spec-types.js';
 import { TsrunError, configError, fromSystemError, stateError, usageError } from '../errors.js';
 import { recordedCgroup } from './cgroup.js';
 import { withLockedContainer } from './status.js';
+import { updateSystemdCgroup } from './systemd-cgroup.js';
 
 export interface UpdateFlags {
   memory?: string;
@@ -91,11 +92,14 @@ export function readResourcesFile(file: string): LinuxResources {
 }
 
 export function updateContainer(root: string, id: string, resources: LinuxResources): Promise<void> {
-  return withLockedContainer(root, id, (record, status) => {
+  return withLockedContainer(root, id, async (record, status) => {
     if (status === 'stopped') throw stateError('container not running');
     try {
       // new device rules get the fixed list create gave the old ones: /dev/null and the ptys stay usable
-      recordedCgroup(record).apply(resources.devices === undefined ? resources : withRequiredDevices(resources));
+      const wanted = resources.devices === undefined ? resources : withRequiredDevices(resources);
+      const cgroup = recordedCgroup(record);
+      if (record.cgroup.systemd) await updateSystemdCgroup(record, cgroup, wanted);
+      else cgroup.apply(wanted);
     } catch (err) {
       // pointers from the drivers are into config.json's /linux/resources: say they are ours
       if (err instanceof TsrunError) throw new TsrunError(err.message.replace(/^config\.json \/linux\/resources/, 'resources '), { kind: err.kind, pointer: err.pointer, cause: err });

@@ -24,7 +24,13 @@ export interface ContainerRecord {
   owner: string;
   annotations?: Record<string, string>;
   /** `created`: the cgroup dirs create made (parents first); delete removes only those */
-  cgroup: { version: 1 | 2; paths: Record<string, string>; created: string[] };
+  cgroup: {
+    version: 1 | 2;
+    paths: Record<string, string>;
+    created: string[];
+    /** --systemd-cgroup: the transient unit that holds the cgroup (update sets its properties, delete stops it) */
+    systemd?: { unit: string };
+  };
   /** poststart and poststop run after create has returned, from the config as it was then */
   hooks?: Hooks;
   /** the config's process: what exec starts from when it is not given a whole process.json */

@@ -360,7 +360,7 @@ describe('cgroups: parsing', () => {
     assertConfigError(() => resolveCgroupsPath('../sibling', 'c1'), '/linux/cgroupsPath', /tsrun's own cgroup/);
     assertConfigError(() => resolveCgroupsPath('/', 'c1'), '/linux/cgroupsPath', /names the cgroup root/);
     assertConfigError(() => resolveCgroupsPath('a/..', 'c1'), '/linux/cgroupsPath', /own cgroup/);
-    assertConfigError(() => resolveCgroupsPath('system.slice:tsrun:c1', 'c1'), '/linux/cgroupsPath', /--systemd-cgroup is not supported/);
+    assertConfigError(() => resolveCgroupsPath('system.slice:tsrun:c1', 'c1'), '/linux/cgroupsPath', /give --systemd-cgroup/);
     assert.throws(() => resolveCgroupsPath(undefined, '../x'), /cannot name a cgroup/);
   });
 
