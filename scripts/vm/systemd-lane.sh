@@ -4,7 +4,7 @@
 # tsrun and, to check the tests, for runc (a test that skips fails the lane). One guest per layout
 # in TSRUN_SYSTEMD_LANE_LAYOUTS: "v2" (default; pure cgroup v2) and "hybrid" (booted with
 # systemd.unified_cgroup_hierarchy=0: v1 controllers); each guest takes 2 minutes under TCG on an
-# idle host and up to 9 on a busy one, so CI runs v2 only. TSRUN_SYSTEMD_LANE=required makes a failure fatal; the default, advisory, reports
+# idle host and up to 9 on a busy one; .ci/run asks for both. TSRUN_SYSTEMD_LANE=required makes a failure fatal; the default, advisory, reports
 # it and exits 0. TSRUN_SYSTEMD_LANE_TIMEOUT (seconds, default 690) bounds each guest.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

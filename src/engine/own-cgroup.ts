@@ -10,7 +10,7 @@ import path from 'node:path';
 const NAME = 'tsrun-engine';
 
 /** The mount points of every cgroup hierarchy (v1 controllers, name=systemd, the v2 root). */
-function hierarchies(): string[] {
+function hierarchies(): { mount: string; v1: boolean }[] {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   return mounts
     .map((l) => l.split(' '))
@@ -18,16 +18,17 @@ function hierarchies(): string[] {
       const type = f[f.indexOf('-') + 1];
       return f[3] === '/' && (type === 'cgroup' || type === 'cgroup2');
     })
-    .map((f) => f[4]);
+    .map((f) => ({ mount: f[4], v1: f[f.indexOf('-') + 1] === 'cgroup' }));
 }
 
 export function enterOwnCgroup(): void {
-  for (const mount of hierarchies()) {
+  for (const { mount, v1 } of hierarchies()) {
     const dir = path.join(mount, NAME);
     try {
       if (!existsSync(dir)) mkdirSync(dir, { mode: 0o755 });
-      // a new v1 cpuset starts with no cpus or mems: it takes its parent's
-      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      // a new v1 cpuset starts with no cpus or mems: it takes its parent's (an empty v2 one
+      // inherits them, and the v2 root has no such files)
+      for (const file of v1 ? ['cpuset.cpus', 'cpuset.mems'] : []) {
         if (readdirSync(dir).includes(file) && readFileSync(path.join(dir, file), 'utf8').trim() === '') {
           writeFileSync(path.join(dir, file), readFileSync(path.join(mount, file), 'utf8'));
         }
