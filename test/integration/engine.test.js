@@ -2,13 +2,15 @@
 // served call prints and exits with is what the in-process CLI gives; callers the engine must not
 // serve (another mount namespace, another uid or umask, TSRUN_ENGINE=off) run in-process; the
 // engine's socket, fds and cgroup; concurrent calls; an engine that dies mid-call; idle exit. Each
-// test runs its own engine (TSRUN_ENGINE_DIR in its temp dir) and stops it before the fixture's
-// leak check. tsrun's own mechanism: nothing to compare with runc.
+// test runs its own engine (TSRUN_ENGINE_DIR in its temp dir), stopped at the fixture's cleanup
+// before its leak check. tsrun's own mechanism: nothing to compare with runc.
 import { execa } from 'execa';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { cgroupDirs } from '../helpers/cgroups.js';
+import { removeCgroupTree } from '../helpers/cleanup.js';
 import { setup } from '../helpers/fixture.js';
 import { allPids, isAlive, procCmdline } from '../helpers/proc.js';
 import { isTsrun } from '../helpers/runtime-under-test.js';
@@ -20,12 +22,12 @@ const opts = { skip: needsRoot || (!isTsrun && "tsrun's own engine") || (!fs.exi
 const SERVED = /served by the resident engine/;
 const O_CLOEXEC = 0o2000000;
 
-/** An engine of the test's own: its dir, the door's env, its pid, and a stop for the test's end. */
+/** An engine of the test's own: its dir, the door's env, its pid; stopped at the fixture's cleanup. */
 function engineOf(c, extraEnv = {}) {
 	const dir = c.path('engine');
 	const env = { TSRUN_ENGINE: 'on', TSRUN_ENGINE_DIR: dir, ...extraEnv };
 	const pids = () => allPids().filter((pid) => (procCmdline(pid) ?? []).some((a) => a.startsWith(`${dir}/`)) && isAlive(pid));
-	return {
+	const engine = {
 		dir,
 		env,
 		pids,
@@ -47,8 +49,14 @@ function engineOf(c, extraEnv = {}) {
 		async stop() {
 			for (const pid of pids()) process.kill(pid, 'SIGKILL');
 			await waitFor(() => pids().length === 0, 10_000, 'engine gone');
+			// the cgroups the engine made for itself (src/engine/own-cgroup.ts), once the killed engine
+			// has left them; best effort: another run's engine may be in them (EBUSY: they stay)
+			const removed = () => cgroupDirs('/tsrun-engine').every((dir) => removeCgroupTree(dir).length === 0);
+			await waitFor(removed, 3000, 'engine cgroups removed').catch(() => {});
 		},
 	};
+	c.defer(() => engine.stop());
+	return engine;
 }
 
 /** The same command in-process (node bin/tsrun.cjs), for comparison. */
@@ -59,134 +67,114 @@ function inProcess(c, args, o = {}) {
 test('engine: start, state, list, ps, pause, resume, update, kill and delete through the door print and exit as in-process', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c);
-	try {
-		c.sh('sleep 600');
-		const { pid } = await c.create();
-		await engine.started();
-		const started = await engine.door(['--debug', 'start', c.id]);
-		assert.equal(started.exitCode, 0, started.stderr);
-		assert.match(started.stderr, SERVED);
-		assert.equal((await c.state()).status, 'running');
-		for (const args of [['state', c.id], ['list', '--format', 'json'], ['list'], ['ps', '--format', 'json', c.id], ['state', 'no-such'], ['kill', 'no-such'], ['features']]) {
-			const [served, local] = [await engine.door(['--debug', ...args]), await inProcess(c, args)];
-			assert.match(served.stderr, SERVED, `${args.join(' ')} served by the engine: ${served.stderr}`);
-			assert.equal(served.exitCode, local.exitCode, args.join(' '));
-			assert.equal(served.stdout, local.stdout, args.join(' '));
-			const errors = (text) => text.replace(/time="[^"]+" /g, '').split('\n').filter((l) => /level=error/.test(l));
-			assert.deepEqual(errors(served.stderr), errors(local.stderr), args.join(' '));
-		}
-		const table = await engine.door(['ps', c.id]);
-		assert.match(table.stdout, new RegExp(`^\\S+\\s+${pid}\\s`, 'm'), 'ps(1) row of the init');
-		assert.equal((await engine.door(['pause', c.id])).exitCode, 0);
-		assert.equal((await c.state()).status, 'paused');
-		assert.equal((await engine.door(['resume', c.id])).exitCode, 0);
-		assert.equal((await c.state()).status, 'running');
-		// update --resources - reads the caller's stdin, through the fd the door sent
-		const upd = await engine.door(['--debug', 'update', '--resources', '-', c.id], { input: JSON.stringify({ pids: { limit: 77 } }) });
-		assert.equal(upd.exitCode, 0, upd.stderr);
-		assert.match(upd.stderr, SERVED);
-		const limit = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^\d+:pids:(.*)$/m)?.[1];
-		if (limit !== undefined) assert.equal(fs.readFileSync(`/sys/fs/cgroup/pids${limit}/pids.max`, 'utf8').trim(), '77');
-		assert.equal((await engine.door(['kill', c.id, 'KILL'])).exitCode, 0);
-		await waitFor(() => !isAlive(pid), 10_000, 'init killed by the served kill');
-		const del = await engine.door(['--debug', 'delete', c.id]);
-		assert.equal(del.exitCode, 0, del.stderr);
-		assert.match(del.stderr, SERVED);
-		assert.ok(!fs.existsSync(path.join(c.root, c.id)), 'state dir removed');
-	} finally {
-		await engine.stop();
+	c.sh('sleep 600');
+	const { pid } = await c.create();
+	await engine.started();
+	const started = await engine.door(['--debug', 'start', c.id]);
+	assert.equal(started.exitCode, 0, started.stderr);
+	assert.match(started.stderr, SERVED);
+	assert.equal((await c.state()).status, 'running');
+	for (const args of [['state', c.id], ['list', '--format', 'json'], ['list'], ['ps', '--format', 'json', c.id], ['state', 'no-such'], ['kill', 'no-such'], ['features']]) {
+		const [served, local] = [await engine.door(['--debug', ...args]), await inProcess(c, args)];
+		assert.match(served.stderr, SERVED, `${args.join(' ')} served by the engine: ${served.stderr}`);
+		assert.equal(served.exitCode, local.exitCode, args.join(' '));
+		assert.equal(served.stdout, local.stdout, args.join(' '));
+		const errors = (text) => text.replace(/time="[^"]+" /g, '').split('\n').filter((l) => /level=error/.test(l));
+		assert.deepEqual(errors(served.stderr), errors(local.stderr), args.join(' '));
 	}
+	const table = await engine.door(['ps', c.id]);
+	assert.match(table.stdout, new RegExp(`^\\S+\\s+${pid}\\s`, 'm'), 'ps(1) row of the init');
+	assert.equal((await engine.door(['pause', c.id])).exitCode, 0);
+	assert.equal((await c.state()).status, 'paused');
+	assert.equal((await engine.door(['resume', c.id])).exitCode, 0);
+	assert.equal((await c.state()).status, 'running');
+	// update --resources - reads the caller's stdin, through the fd the door sent
+	const upd = await engine.door(['--debug', 'update', '--resources', '-', c.id], { input: JSON.stringify({ pids: { limit: 77 } }) });
+	assert.equal(upd.exitCode, 0, upd.stderr);
+	assert.match(upd.stderr, SERVED);
+	const limit = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').match(/^\d+:pids:(.*)$/m)?.[1];
+	if (limit !== undefined) assert.equal(fs.readFileSync(`/sys/fs/cgroup/pids${limit}/pids.max`, 'utf8').trim(), '77');
+	assert.equal((await engine.door(['kill', c.id, 'KILL'])).exitCode, 0);
+	await waitFor(() => !isAlive(pid), 10_000, 'init killed by the served kill');
+	const del = await engine.door(['--debug', 'delete', c.id]);
+	assert.equal(del.exitCode, 0, del.stderr);
+	assert.match(del.stderr, SERVED);
+	assert.ok(!fs.existsSync(path.join(c.root, c.id)), 'state dir removed');
 });
 
 test('engine: its socket is 0600 in a 0700 dir, every fd it holds is close-on-exec, and it has a cgroup of its own', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c);
-	try {
-		const pid = await engine.started();
-		assert.equal(fs.statSync(engine.dir).mode & 0o777, 0o700);
-		const sock = fs.statSync(path.join(engine.dir, engine.socket()));
-		assert.ok(sock.isSocket());
-		assert.equal(sock.mode & 0o777, 0o600);
-		// a call leaves nothing open behind: the fds it was sent are closed after the reply
-		await engine.door(['state', 'no-such']);
-		const fds = fs.readdirSync(`/proc/${pid}/fd`).map(Number).filter((fd) => fd > 2);
-		for (const fd of fds) {
-			const flags = Number.parseInt(/^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))[1], 8);
-			assert.ok(flags & O_CLOEXEC, `engine fd ${fd} (${fs.readlinkSync(`/proc/${pid}/fd/${fd}`)}) is close-on-exec`);
-		}
-		const ours = fs.readFileSync('/proc/self/cgroup', 'utf8');
-		const its = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
-		assert.ok(its.length > 0 && its.every((l) => l.endsWith('/tsrun-engine')), `engine cgroups: ${its.join(', ')} (ours: ${ours})`);
-	} finally {
-		await engine.stop();
+	const pid = await engine.started();
+	assert.equal(fs.statSync(engine.dir).mode & 0o777, 0o700);
+	const sock = fs.statSync(path.join(engine.dir, engine.socket()));
+	assert.ok(sock.isSocket());
+	assert.equal(sock.mode & 0o777, 0o600);
+	// a call leaves nothing open behind: the fds it was sent are closed after the reply
+	await engine.door(['state', 'no-such']);
+	const fds = fs.readdirSync(`/proc/${pid}/fd`).map(Number).filter((fd) => fd > 2);
+	for (const fd of fds) {
+		const flags = Number.parseInt(/^flags:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))[1], 8);
+		assert.ok(flags & O_CLOEXEC, `engine fd ${fd} (${fs.readlinkSync(`/proc/${pid}/fd/${fd}`)}) is close-on-exec`);
 	}
+	const ours = fs.readFileSync('/proc/self/cgroup', 'utf8');
+	const its = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+	assert.ok(its.length > 0 && its.every((l) => l.endsWith('/tsrun-engine')), `engine cgroups: ${its.join(', ')} (ours: ${ours})`);
 });
 
 test('engine: a caller in another mount namespace, another uid or umask, or with TSRUN_ENGINE=off runs in-process', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c);
-	try {
-		await engine.started();
-		const served = await engine.door(['--debug', 'list']);
-		assert.match(served.stderr, SERVED);
-		const cases = [
-			['unshare -m', { prefix: ['unshare', '-m'] }],
-			['uid 65534', { prefix: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] }],
-			['umask 077', { prefix: ['sh', '-c', 'umask 077; exec "$0" "$@"'] }],
-			['TSRUN_ENGINE=off', { env: { TSRUN_ENGINE: 'off' } }],
-		];
-		for (const [what, o] of cases) {
-			const r = await engine.door(['--debug', 'list'], o);
-			assert.doesNotMatch(r.stderr, SERVED, what);
-			// in-process --debug shows Node's phases: the call ran there
-			assert.match(r.stderr, /phase main/, `${what}: ran in-process: ${r.stderr}`);
-		}
-	} finally {
-		await engine.stop();
+	await engine.started();
+	const served = await engine.door(['--debug', 'list']);
+	assert.match(served.stderr, SERVED);
+	const cases = [
+		['unshare -m', { prefix: ['unshare', '-m'] }],
+		['uid 65534', { prefix: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] }],
+		['umask 077', { prefix: ['sh', '-c', 'umask 077; exec "$0" "$@"'] }],
+		['TSRUN_ENGINE=off', { env: { TSRUN_ENGINE: 'off' } }],
+	];
+	for (const [what, o] of cases) {
+		const r = await engine.door(['--debug', 'list'], o);
+		assert.doesNotMatch(r.stderr, SERVED, what);
+		// in-process --debug shows Node's phases: the call ran there
+		assert.match(r.stderr, /phase main/, `${what}: ran in-process: ${r.stderr}`);
 	}
 });
 
 test('engine: a call waiting for a container lock does not stall others; an engine killed mid-call leaves the door to run it in-process', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c);
-	try {
-		c.sh('sleep 600');
-		const { pid } = await c.create();
-		const enginePid = await engine.started();
-		// hold the container's lock as another tsrun would
-		const holder = execa('flock', ['--exclusive', '--no-fork', path.join(c.root, c.id), 'sleep', '600'], { reject: false });
-		const ino = fs.statSync(path.join(c.root, c.id)).ino;
-		await waitFor(() => fs.readFileSync('/proc/locks', 'utf8').includes(`:${ino} `), 5000, 'lock held');
-		const waiting = engine.door(['--debug', 'kill', c.id, 'KILL']);
-		// the engine answers others meanwhile
-		for (let i = 0; i < 5; i++) {
-			const st = await engine.door(['--debug', 'state', c.id]);
-			assert.equal(st.exitCode, 0);
-			assert.match(st.stderr, SERVED);
-		}
-		assert.ok(isAlive(pid), 'kill still waits for the lock');
-		process.kill(enginePid, 'SIGKILL');
-		await waitFor(() => !isAlive(enginePid), 5000);
-		holder.kill('SIGKILL');
-		await holder;
-		const r = await waiting;
-		assert.equal(r.exitCode, 0, r.stderr);
-		assert.doesNotMatch(r.stderr, SERVED);
-		await waitFor(() => !isAlive(pid), 10_000, 'init killed by the in-process kill');
-	} finally {
-		await engine.stop();
+	c.sh('sleep 600');
+	const { pid } = await c.create();
+	const enginePid = await engine.started();
+	// hold the container's lock as another tsrun would
+	const holder = execa('flock', ['--exclusive', '--no-fork', path.join(c.root, c.id), 'sleep', '600'], { reject: false });
+	const ino = fs.statSync(path.join(c.root, c.id)).ino;
+	await waitFor(() => fs.readFileSync('/proc/locks', 'utf8').includes(`:${ino} `), 5000, 'lock held');
+	const waiting = engine.door(['--debug', 'kill', c.id, 'KILL']);
+	// the engine answers others meanwhile
+	for (let i = 0; i < 5; i++) {
+		const st = await engine.door(['--debug', 'state', c.id]);
+		assert.equal(st.exitCode, 0);
+		assert.match(st.stderr, SERVED);
 	}
+	assert.ok(isAlive(pid), 'kill still waits for the lock');
+	process.kill(enginePid, 'SIGKILL');
+	await waitFor(() => !isAlive(enginePid), 5000);
+	holder.kill('SIGKILL');
+	await holder;
+	const r = await waiting;
+	assert.equal(r.exitCode, 0, r.stderr);
+	assert.doesNotMatch(r.stderr, SERVED);
+	await waitFor(() => !isAlive(pid), 10_000, 'init killed by the in-process kill');
 });
 
 test('engine: it exits after its idle time and removes its socket; the next call starts it again', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c, { TSRUN_ENGINE_IDLE_MS: '2000' });
-	try {
-		const first = await engine.started();
-		await waitFor(() => !isAlive(first) && engine.socket() === undefined, 15_000, 'idle engine gone with its socket');
-		const second = await engine.started();
-		assert.notEqual(second, first);
-	} finally {
-		await engine.stop();
-	}
+	const first = await engine.started();
+	await waitFor(() => !isAlive(first) && engine.socket() === undefined, 15_000, 'idle engine gone with its socket');
+	const second = await engine.started();
+	assert.notEqual(second, first);
 });
