@@ -37,6 +37,14 @@ export function errCode(err: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
+/**
+ * ENODEV: what the kernel answers for a file of a cgroup being removed (systemd removes an emptied
+ * unit's cgroup on its own while delete or kill still looks at it). Only an empty cgroup can be.
+ */
+export function isCgroupBeingRemoved(err: unknown): boolean {
+  return errCode(err) === 'ENODEV';
+}
+
 /** A JSON string, short enough for one error line. */
 function shown(value: string): string {
   const s = JSON.stringify(value);

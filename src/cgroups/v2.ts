@@ -16,7 +16,7 @@ import type {
 } from '../bundle/spec-types.js';
 import { realCgroupBpf, type CgroupBpf } from './bpf.js';
 import {
-  BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devNum, errCode,
+  BaseManager, type ManagerOptions, checkInt, checkMemoryValues, checkPageSize, devNum, errCode, isCgroupBeingRemoved,
 } from './common.js';
 import { compileDeviceFilter } from './device-filter.js';
 import { sleepMs } from './fs.js';
@@ -345,9 +345,8 @@ export class V2Manager extends BaseManager {
     try {
       this.kernelWrite('kill', this.dir, 'cgroup.kill', '1');
     } catch (err) {
-      // ENODEV: the cgroup is being removed (systemd removes an emptied unit's cgroup on its own),
-      // and only an empty cgroup can be: nobody is left to kill
-      if (errCode(err) !== 'ENODEV') throw err;
+      // a cgroup being removed is empty: nobody is left to kill
+      if (!isCgroupBeingRemoved(err)) throw err;
     }
     return true;
   }

@@ -1,6 +1,7 @@
 /** kill: a signal to the container's init (or with --all to every process of its cgroup). */
 import { constants } from 'node:os';
 import { isGone, stateError, usageError } from '../errors.js';
+import { isCgroupBeingRemoved } from '../cgroups/common.js';
 import type { CgroupManager } from '../cgroups/index.js';
 import { signalCgroupMembers, signalRecorded } from '../state/proc.js';
 import { recordedCgroup } from './cgroup.js';
@@ -74,10 +75,7 @@ export function isFrozenCgroup(cgroup: CgroupManager): boolean {
   }
 }
 
-/**
- * Not there, or on its way out: ENODEV is what the kernel answers for a file of a cgroup being
- * removed (systemd removes an emptied unit's cgroup on its own while delete still looks at it).
- */
+/** Not there, or on its way out. */
 function isCgroupGone(err: unknown): boolean {
-  return isGone(err) || (err as { code?: string } | undefined)?.code === 'ENODEV';
+  return isGone(err) || isCgroupBeingRemoved(err);
 }
