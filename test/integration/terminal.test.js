@@ -11,6 +11,8 @@ import { isRoot, REPO } from '../helpers/test-run.js';
 import { waitFor } from '../helpers/wait.js';
 
 const opts = { skip: !isRoot && 'needs root' };
+/** `run` in the foreground with a terminal: runc 1.1 wants the caller's own /dev/tty for it. */
+const foregroundPty = { ...opts, skip: opts.skip || (!isTsrun && 'runc 1.1 needs /dev/tty for a foreground terminal') };
 
 test('run: terminal true in the foreground gives the process a pty as its stdio and returns its status', { ...opts, skip: opts.skip || notOnRunc('run -t in the foreground opens the caller\'s /dev/tty, which the test runner has not') }, async (t) => {
 	const c = await setup(t);
@@ -104,7 +106,7 @@ test('create: terminal true without --console-socket is refused and leaves nothi
 	assert.deepEqual(fs.readdirSync(c.root), []);
 });
 
-test('run: process.consoleSize sizes the pty before the process starts', { ...opts, skip: opts.skip || (!isTsrun && 'runc 1.1 needs /dev/tty for a foreground terminal') }, async (t) => {
+test('run: process.consoleSize sizes the pty before the process starts', foregroundPty, async (t) => {
 	const c = await setup(t);
 	c.config.process.terminal = true;
 	c.config.process.consoleSize = { height: 10, width: 110 };
@@ -113,7 +115,7 @@ test('run: process.consoleSize sizes the pty before the process starts', { ...op
 	assert.match(r.stdout, /^10 110\r?$/m);
 });
 
-test('run: the pty belongs to the process user', { ...opts, skip: opts.skip || (!isTsrun && 'runc 1.1 needs /dev/tty for a foreground terminal') }, async (t) => {
+test('run: the pty belongs to the process user', foregroundPty, async (t) => {
 	const c = await setup(t);
 	c.config.process.terminal = true;
 	c.config.process.user = { uid: 1000, gid: 1000 };
