@@ -9,6 +9,7 @@
 #include <vector>
 #include <linux/bpf.h>
 #include <poll.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -87,6 +88,17 @@ bool Uint32Args(const Napi::CallbackInfo& info, size_t count, const char* usage,
     }
     out[i] = info[i].As<Napi::Number>().Uint32Value();
   }
+  return true;
+}
+
+// Checks for exactly one argument, a string, and reads it into `out`.
+bool StringArg(const Napi::CallbackInfo& info, const char* usage, std::string* out) {
+  if (!CheckArgs(info, 1, usage)) return false;
+  if (!info[0].IsString()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[0].As<Napi::String>().Utf8Value();
   return true;
 }
 
@@ -423,13 +435,8 @@ Napi::Value EventFd(const Napi::CallbackInfo& info) {
 // engineListen(path) -> fd: the resident engine's socket (close-on-exec, mode 0600; its directory
 // is 0700), listening. src/engine/server.ts owns the directory and the path.
 Napi::Value EngineListen(const Napi::CallbackInfo& info) {
-  const char* usage = "engineListen(path: string)";
-  if (!CheckArgs(info, 1, usage)) return info.Env().Undefined();
-  if (!info[0].IsString()) {
-    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string path;
+  if (!StringArg(info, "engineListen(path: string)", &path)) return info.Env().Undefined();
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) return Throw(SysError(info.Env(), "bind", ENAMETOOLONG, path));
@@ -603,6 +610,86 @@ Napi::Value EngineAccept(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+// ---- fds the engine hands to the door's children (src/engine/door-session.ts, src/spawn.ts) ----
+
+// Two new fds [a, b] (close-on-exec) from pipe2 (`kind` "pipe": a reads, b writes) or a
+// socketpair (`kind` "socketpair": AF_UNIX stream), for a process spawned by a door.
+Napi::Value FdPair(const Napi::CallbackInfo& info) {
+  const char* usage = "fdPair(kind: 'pipe' | 'socketpair')";
+  std::string kind;
+  if (!StringArg(info, usage, &kind)) return info.Env().Undefined();
+  int fds[2];
+  if (kind == "pipe") {
+    if (pipe2(fds, O_CLOEXEC) < 0) return Throw(SysError(info.Env(), "pipe2", errno));
+  } else if (kind == "socketpair") {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) return Throw(SysError(info.Env(), "socketpair", errno));
+  } else {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, fds[0]);
+  out.Set(1u, fds[1]);
+  return out;
+}
+
+// dup(fd) -> a new fd (close-on-exec) for the same open file: a stream of its own to close.
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  uint32_t fd;
+  if (!Uint32Args(info, 1, "dup(fd: number)", &fd)) return info.Env().Undefined();
+  int copy = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) return Throw(SysError(info.Env(), "dup", errno));
+  return Napi::Number::New(info.Env(), copy);
+}
+
+// sendWithRights(fd, data, fds): one sendmsg of all of `data` with `fds` attached (SCM_RIGHTS).
+// The engine's messages to a door are small and the door reads them at once: a full socket buffer
+// (EAGAIN on the non-blocking fd) is waited out with poll, briefly.
+Napi::Value SendWithRights(const Napi::CallbackInfo& info) {
+  const char* usage = "sendWithRights(fd: number, data: Uint8Array, fds: number[])";
+  if (!CheckArgs(info, 3, usage)) return info.Env().Undefined();
+  if (!info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsArray()) {
+    Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+  Napi::Array list = info[2].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < list.Length(); i++) fds.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+  std::vector<char> control(fds.empty() ? 0 : CMSG_SPACE(sizeof(int) * fds.size()));
+  const char* at = reinterpret_cast<const char*>(data.Data());
+  size_t left = data.ByteLength();
+  bool first = true;
+  while (left > 0) {
+    struct iovec iov = {const_cast<char*>(at), left};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (first && !fds.empty()) {
+      msg.msg_control = control.data();
+      msg.msg_controllen = control.size();
+      struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    }
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      struct pollfd p = {fd, POLLOUT, 0};
+      if (poll(&p, 1, 5000) == 0) return Throw(SysError(info.Env(), "sendmsg", ETIMEDOUT));
+      continue;
+    }
+    if (n < 0) return Throw(SysError(info.Env(), "sendmsg", errno));
+    first = false;
+    at += n;
+    left -= static_cast<size_t>(n);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
@@ -619,6 +706,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("engineListen", Napi::Function::New(env, EngineListen));
   exports.Set("engineAccept", Napi::Function::New(env, EngineAccept));
   exports.Set("engineClose", Napi::Function::New(env, EngineClose));
+  exports.Set("fdPair", Napi::Function::New(env, FdPair));
+  exports.Set("dup", Napi::Function::New(env, Dup));
+  exports.Set("sendWithRights", Napi::Function::New(env, SendWithRights));
   return exports;
 }
 

@@ -8,9 +8,10 @@
 //   created init RSS      VmRSS of a created, not started container's init (/proc/<pid>/status)
 //   peak RSS              of the runtime process itself (/usr/bin/time -f %M)
 //
-// "tsrun+engine" is the door (build/Release/tsrun) with TSRUN_ENGINE=on and a resident engine of
-// the bench's own (warmed before the first round): what it serves costs the door's start and a
-// socket round trip; what it does not serve yet (run, create, start) runs in-process behind the door.
+// "tsrun" is the tsrun command, the door (build/Release/tsrun), with a resident engine of the
+// bench's own (TSRUN_ENGINE_DIR in the bench's dir, warmed before the first round): a call costs
+// the door's start, a socket round trip and what the engine and the kernel do. "tsrun-node" is the
+// same CLI run in-process by Node (node bin/tsrun.cjs, what TSRUN_ENGINE=off gives).
 //
 // Samples are interleaved (runtime order shuffled each round) so drift hits all alike; medians of
 // >= 20 runs. Options: --runs N (BENCH_RUNS), --only tsrun,runc (BENCH_ONLY). Needs root.
@@ -95,10 +96,9 @@ const door = path.join(repo, 'build/Release/tsrun');
 const engineDir = path.join(work, 'engine');
 
 function runtimes() {
-	const list = [{ name: 'tsrun', cmd: [process.execPath, path.join(repo, 'bin/tsrun.cjs')] }];
-	if (fs.existsSync(door)) {
-		list.push({ name: 'tsrun+engine', cmd: [door], env: { ...process.env, TSRUN_ENGINE: 'on', TSRUN_ENGINE_DIR: engineDir } });
-	}
+	const list = [];
+	if (fs.existsSync(door)) list.push({ name: 'tsrun', cmd: [door], env: { ...process.env, TSRUN_ENGINE: 'on', TSRUN_ENGINE_DIR: engineDir } });
+	list.push({ name: 'tsrun-node', cmd: [process.execPath, path.join(repo, 'bin/tsrun.cjs')] });
 	const runc = which('runc');
 	if (runc) list.push({ name: 'runc', cmd: [runc] });
 	const crun = which('crun');
@@ -201,7 +201,7 @@ async function main() {
 	}
 	const live = () => rts.filter((r) => !r.failed);
 	// the engine starts on a first call and serves from the next: warm it as a client's first call would
-	const engineRt = rts.find((r) => r.name === 'tsrun+engine' && !r.failed);
+	const engineRt = rts.find((r) => r.name === 'tsrun' && !r.failed);
 	if (engineRt) {
 		const deadline = Date.now() + 20_000;
 		while (!(fs.existsSync(engineDir) && fs.readdirSync(engineDir).some((f) => f.endsWith('.sock'))) && Date.now() < deadline) {

@@ -4,7 +4,11 @@
 // started by the tests with the runtime under test; root only; one client at a time), then the leak
 // check alone. node:test prints each summary; exit 1 on failure.
 //
-// Environment: TSRUN_TEST_RUNTIME=runc runs the integration and e2e suites against another runtime;
+// tsrun's integration and e2e suites run twice: through the door and the resident engine (the tsrun
+// command; an engine of the run's own, stopped at the end) and in-process (TSRUN_ENGINE=off).
+//
+// Environment: TSRUN_ENGINE=on|off runs them one way only; TSRUN_TEST_RUNTIME=runc runs them
+// against another runtime;
 // TSRUN_TEST_CONCURRENCY (default 2) sets how many integration files run at once,
 // TSRUN_TEST_E2E_CONCURRENCY (default 1) how many clients; TSRUN_TEST_TIMEOUT_MS (default 240000) is
 // the per-test timeout of the integration suite (node:test applies it to each file as a whole too,
@@ -48,6 +52,28 @@ function nodeTest(title, files, { concurrency, env = {}, timeoutMs } = {}) {
 
 const results = [];
 
+/**
+ * Kills the engine serving `dir` (its socket's path is in its argv), removes the dir and, once the
+ * engine is gone, the cgroups it made for itself (best effort: another install's engine may be in
+ * them).
+ */
+async function stopEngine(dir) {
+	const engines = () =>
+		fs.readdirSync('/proc').filter((pid) => {
+			try {
+				return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${dir}/`);
+			} catch {
+				return false; // gone meanwhile
+			}
+		});
+	for (const pid of engines()) process.kill(Number(pid), 'SIGKILL');
+	for (let i = 0; i < 50 && engines().length; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+	fs.rmSync(dir, { recursive: true, force: true });
+	const { cgroupDirs } = await import('../test/helpers/cgroups.js');
+	const { removeCgroupTree } = await import('../test/helpers/cleanup.js');
+	for (const cgroup of cgroupDirs('/tsrun-engine')) removeCgroupTree(cgroup);
+}
+
 const unit = testFiles('test/unit');
 if (process.env.TSRUN_TEST_SKIP_UNIT) console.log('\n### unit tests: SKIPPED (TSRUN_TEST_SKIP_UNIT is set)');
 else if (unit.length) results.push(['unit', nodeTest('unit tests', unit)]);
@@ -74,21 +100,35 @@ if (!isRoot) {
 			const env = { TSRUN_TEST_RUN_ID: runId, TSRUN_TEST_ROOTFS: path.join(rootfs, 'rootfs') };
 			const runtime = process.env.TSRUN_TEST_RUNTIME || 'tsrun';
 			const isLeakCheck = (f) => path.basename(f).startsWith('zz-leaks');
-			if (process.env.TSRUN_TEST_SKIP_INTEGRATION) {
-				console.log('\n### integration tests: SKIPPED (TSRUN_TEST_SKIP_INTEGRATION is set)');
-			} else {
-				const files = testFiles('test/integration', (f) => !isLeakCheck(f));
-				const concurrency = Number(process.env.TSRUN_TEST_CONCURRENCY || 2);
-				const passed = nodeTest(`integration tests (runtime: ${runtime})`, files, { concurrency, env, timeoutMs: Number(process.env.TSRUN_TEST_TIMEOUT_MS || 240_000) });
-				results.push(['integration', passed]);
-			}
-			if (process.env.TSRUN_TEST_SKIP_E2E) {
-				console.log('\n### e2e tests: SKIPPED (TSRUN_TEST_SKIP_E2E is set)');
-			} else {
-				const files = testFiles('test/e2e');
-				const concurrency = Number(process.env.TSRUN_TEST_E2E_CONCURRENCY || 1);
-				const passed = nodeTest(`e2e tests: containerd, podman, dockerd (runtime: ${runtime})`, files, { concurrency, env, timeoutMs: 600_000 });
-				results.push(['e2e', passed]);
+			// tsrun's suites run twice: through the door with the resident engine (the tsrun command)
+			// and in-process (TSRUN_ENGINE=off); a TSRUN_ENGINE given picks one
+			const modes = process.env.TSRUN_ENGINE ? [process.env.TSRUN_ENGINE] : process.env.TSRUN_TEST_RUNTIME ? [undefined] : ['on', 'off'];
+			for (const mode of modes) {
+				const label = mode === undefined ? `runtime: ${runtime}` : mode === 'off' ? 'tsrun in-process, TSRUN_ENGINE=off' : 'tsrun through the engine';
+				const suffix = modes.length > 1 ? (mode === 'off' ? ' (in-process)' : ' (engine)') : '';
+				// the run's own engine, stopped after its stages: never a user's, never left behind
+				const engineDir = `/run/tsrun-engine-test-${runId}`;
+				const modeEnv = mode === undefined ? env : { ...env, TSRUN_ENGINE: mode, ...(mode === 'off' ? {} : { TSRUN_ENGINE_DIR: engineDir }) };
+				try {
+					if (process.env.TSRUN_TEST_SKIP_INTEGRATION) {
+						console.log('\n### integration tests: SKIPPED (TSRUN_TEST_SKIP_INTEGRATION is set)');
+					} else {
+						const files = testFiles('test/integration', (f) => !isLeakCheck(f));
+						const concurrency = Number(process.env.TSRUN_TEST_CONCURRENCY || 2);
+						const passed = nodeTest(`integration tests (${label})`, files, { concurrency, env: modeEnv, timeoutMs: Number(process.env.TSRUN_TEST_TIMEOUT_MS || 240_000) });
+						results.push([`integration${suffix}`, passed]);
+					}
+					if (process.env.TSRUN_TEST_SKIP_E2E) {
+						console.log('\n### e2e tests: SKIPPED (TSRUN_TEST_SKIP_E2E is set)');
+					} else {
+						const files = testFiles('test/e2e');
+						const concurrency = Number(process.env.TSRUN_TEST_E2E_CONCURRENCY || 1);
+						const passed = nodeTest(`e2e tests: containerd, podman, dockerd (${label})`, files, { concurrency, env: modeEnv, timeoutMs: 600_000 });
+						results.push([`e2e${suffix}`, passed]);
+					}
+				} finally {
+					await stopEngine(engineDir);
+				}
 			}
 			// What either stage left on the machine (temp dirs, cgroups, processes, mounts of this run).
 			const leaks = testFiles('test/integration', isLeakCheck);

@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import type { LogConfig } from './log.js';
+import { spawnInProcess, type SpawnRequest, type Spawned } from './spawn.js';
 
 export interface Call {
   /** writes to the caller's stdout / stderr (in order; the engine flushes them before replying) */
@@ -23,6 +24,26 @@ export interface Call {
   readonly shared: boolean;
   /** performance.now() when the call began (--debug's phase times count from it) */
   readonly startMs: number;
+  /** the caller's process id (what LISTEN_PID names, what a `creating` record points to) */
+  readonly pid: number;
+  /** starts a process as the caller's child (src/spawn.ts) */
+  spawn(req: SpawnRequest): Promise<Spawned>;
+  /**
+   * From now on the caller's process hands `signals` to `handler` instead of dying of them (a
+   * foreground run or exec forwards them); the returned function gives them back.
+   */
+  onSignals(signals: NodeJS.Signals[], handler: (signal: NodeJS.Signals) => void): () => void;
+  /** the caller's stdin and stdout as streams (a foreground terminal is connected to them) */
+  stdio(): CallStdio;
+  /** whether the caller's process has exited mid-call (only a call served for a door can outlive it) */
+  callerGone?(): boolean;
+}
+
+export interface CallStdio {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(raw: boolean): unknown; destroy(): void };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; getWindowSize?(): [number, number] };
+  /** what must be undone once the terminal is detached (streams of the call's own) */
+  close(): void;
 }
 
 let processLog: LogConfig = { format: 'text', debug: false };
@@ -52,6 +73,15 @@ const processCall: Call = {
   },
   shared: false,
   startMs: 0,
+  pid: process.pid,
+  spawn: spawnInProcess,
+  onSignals(signals, handler) {
+    for (const sig of signals) process.on(sig, handler);
+    return () => {
+      for (const sig of signals) process.off(sig, handler);
+    };
+  },
+  stdio: () => ({ stdin: process.stdin, stdout: process.stdout, close: () => process.stdin.destroy() }),
 };
 
 const storage = new AsyncLocalStorage<Call>();

@@ -5,6 +5,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { callerPath, currentCall } from './call.js';
+import { TsrunError } from './errors.js';
 
 export type LogFormat = 'text' | 'json';
 export type Level = 'debug' | 'info' | 'warning' | 'error';
@@ -48,11 +49,14 @@ export const log = {
   /**
    * With --debug, one line per phase: milliseconds since the process started. With
    * TSRUN_STOP_AT_PHASE=<name> tsrun stops itself (SIGSTOP) on reaching that phase, so a test can
-   * kill -9 it at exactly that point; it only ever stops the process that was given it.
+   * kill -9 it at exactly that point; it only ever stops the process that was given it. A call
+   * whose caller has gone (a door killed while the engine serves it) ends at its next phase, as
+   * the caller's own process would have ended where it was killed: what create made is undone.
    */
   phase(name: string): void {
     const call = currentCall();
     if (call.log.debug) emit('debug', `phase ${name} at ${(performance.now() - call.startMs).toFixed(1)} ms`);
+    if (call.callerGone?.()) throw new TsrunError(`the calling process exited (at ${name})`, { kind: 'internal' });
     // never the engine's own process: a call that asks for a stop is served in-process (src/engine/)
     if (!call.shared && process.env.TSRUN_STOP_AT_PHASE === name) process.kill(process.pid, 'SIGSTOP');
   },

@@ -42,6 +42,12 @@ export interface Native {
   engineAccept(listenFd: number): Promise<DoorRequest>;
   /** stops listening: a pending engineAccept rejects */
   engineClose(listenFd: number): void;
+  /** pipe2 ([read end, write end]) or an AF_UNIX stream socketpair; both close-on-exec */
+  fdPair(kind: 'pipe' | 'socketpair'): [number, number];
+  /** F_DUPFD_CLOEXEC: a new fd for the same open file */
+  dup(fd: number): number;
+  /** one sendmsg of all of `data`, `fds` attached (SCM_RIGHTS) */
+  sendWithRights(fd: number, data: Uint8Array, fds: number[]): void;
 }
 
 /** One call a door hands to the engine (addon/door/wire.h); every fd is close-on-exec and the engine's to close. */
@@ -100,6 +106,9 @@ export const native: Native = {
   engineListen: (path) => load().engineListen(path),
   engineAccept: (listenFd) => load().engineAccept(listenFd),
   engineClose: (listenFd) => load().engineClose(listenFd),
+  fdPair: (kind) => load().fdPair(kind),
+  dup: (fd) => load().dup(fd),
+  sendWithRights: (fd, data, fds) => load().sendWithRights(fd, data, fds),
 };
 
 function load(): Native {

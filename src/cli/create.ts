@@ -1,3 +1,4 @@
+import { callerPath } from '../call.js';
 import { usageError, wrap } from '../errors.js';
 import { command, type OptionSpec } from './common.js';
 
@@ -27,9 +28,9 @@ export function createOptionsOf(a: CreateArgs & { root: string; 'systemd-cgroup'
     root: a.root,
     rootlessCgroups: parseRootlessFlag(a.rootless),
     id: a.id,
-    bundle: a.bundle,
-    pidFile: a['pid-file'],
-    consoleSocket: a['console-socket'],
+    bundle: callerPath(a.bundle),
+    pidFile: a['pid-file'] === undefined ? undefined : callerPath(a['pid-file']),
+    consoleSocket: a['console-socket'] === undefined ? undefined : callerPath(a['console-socket']),
     preserveFds: a['preserve-fds'],
     noPivot: a['no-pivot'],
     noNewKeyring: a['no-new-keyring'],

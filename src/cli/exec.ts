@@ -1,4 +1,4 @@
-import { currentCall } from '../call.js';
+import { callerPath, currentCall } from '../call.js';
 import { usageError, wrap } from '../errors.js';
 import { command } from './common.js';
 
@@ -63,7 +63,7 @@ export const exec = command<ExecArgs>({
     currentCall().exitCode = await execInContainer({
       root: a.root,
       id: a.id,
-      processFile: a.process,
+      processFile: a.process === undefined ? undefined : callerPath(a.process),
       args: a.command,
       tty: a.tty,
       cwd: a.cwd,
@@ -75,8 +75,8 @@ export const exec = command<ExecArgs>({
       apparmorProfile: a.apparmor,
       processLabel: a['process-label'],
       detach: a.detach,
-      pidFile: a['pid-file'],
-      consoleSocket: a['console-socket'],
+      pidFile: a['pid-file'] === undefined ? undefined : callerPath(a['pid-file']),
+      consoleSocket: a['console-socket'] === undefined ? undefined : callerPath(a['console-socket']),
       preserveFds: a['preserve-fds'],
       ignorePaused: a['ignore-paused'],
       cgroup: a.cgroup.map(String),

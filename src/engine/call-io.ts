@@ -1,10 +1,14 @@
 /**
- * A served call's output: text for the caller's stdout and stderr written to the fds its door sent,
+ * A served call's stdio. Its output: text for the caller's stdout and stderr written to the fds its door sent,
  * in the order the command wrote it (one queue for both, as 2>&1 shows it), without blocking the
  * engine (libuv's thread pool does the writes; a non-blocking fd that is full is retried).
  */
-import { write } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync, write } from 'node:fs';
+import { Socket } from 'node:net';
+import { ReadStream, WriteStream, isatty } from 'node:tty';
 import { promisify } from 'node:util';
+import type { CallStdio } from '../call.js';
+import { native } from '../native.js';
 
 const writeFd = promisify(write);
 const RETRY_MS = 5;
@@ -43,4 +47,36 @@ export function callOutput(): CallOutput {
       return used;
     },
   };
+}
+
+/**
+ * The caller's stdin and stdout as streams of the engine's own (dups of the fds its door sent, so
+ * closing them leaves the call's fds to closeRequest): a terminal connected to a foreground run's
+ * pty reads and writes them as the CLI would its own stdio.
+ */
+export function callStdio(stdinFd: number, stdoutFd: number): CallStdio {
+  const stdin = readableOf(native.dup(stdinFd));
+  const stdout = writableOf(native.dup(stdoutFd));
+  return {
+    stdin,
+    stdout,
+    close: () => {
+      stdin.destroy();
+      stdout.destroy();
+    },
+  };
+}
+
+function readableOf(fd: number): CallStdio['stdin'] {
+  if (isatty(fd)) return new ReadStream(fd);
+  const st = fstatSync(fd);
+  if (st.isFIFO() || st.isSocket()) return new Socket({ fd, readable: true, writable: false });
+  return createReadStream('', { fd });
+}
+
+function writableOf(fd: number): CallStdio['stdout'] & { destroy(): void } {
+  if (isatty(fd)) return new WriteStream(fd);
+  const st = fstatSync(fd);
+  if (st.isFIFO() || st.isSocket()) return new Socket({ fd, readable: false, writable: true });
+  return createWriteStream('', { fd });
 }

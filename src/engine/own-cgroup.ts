@@ -4,7 +4,7 @@
  * effort — without one the engine still works, it only shares its starter's fate (and then the
  * next call starts another).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const NAME = 'tsrun-engine';
@@ -36,6 +36,23 @@ export function enterOwnCgroup(): void {
       writeFileSync(path.join(dir, 'cgroup.procs'), `${process.pid}\n`);
     } catch {
       // best effort (see above)
+    }
+  }
+}
+
+/**
+ * On the way out: back to the top of each hierarchy and the engine's cgroup removed, so an engine
+ * that idles out leaves nothing (an engine of another install still in it keeps it: EBUSY).
+ */
+export function leaveOwnCgroup(): void {
+  for (const { mount } of hierarchies()) {
+    const dir = path.join(mount, NAME);
+    if (!existsSync(dir)) continue;
+    try {
+      writeFileSync(path.join(mount, 'cgroup.procs'), `${process.pid}\n`);
+      rmdirSync(dir);
+    } catch {
+      // in use, or not ours to move out of: it stays, empty or not, for the next engine
     }
   }
 }

@@ -7,26 +7,23 @@
  * caller's own process would (src/engine/peer.ts), or a command it does not serve yet, is answered
  * "fallback" and the door runs it in-process. Exits after `idleMs` without a call.
  */
-import { closeSync, mkdirSync, lstatSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, lstatSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { runAsCall, type Call } from '../call.js';
 import { fastParse, isVersionRequest, main } from '../cli/main.js';
 import { log, type LogConfig } from '../log.js';
 import { native, type DoorRequest } from '../native.js';
-import { callOutput } from './call-io.js';
+import { callOutput, callStdio } from './call-io.js';
+import { DoorSession } from './door-session.js';
+import { leaveOwnCgroup } from './own-cgroup.js';
 import { processIdentity, whyInProcess } from './peer.js';
 
-/** addon/door/wire.h */
-const REPLY_EXIT = 1;
-const REPLY_FALLBACK = 2;
-
 /**
- * What the engine serves so far: the commands that start no process of the container's (start
- * only releases the init its create made, a child of create's caller). create, run and exec, whose
- * init must be the caller's child, run in-process until the door spawns tsrun-init itself; events
- * (a stream for as long as the container runs) and spec (a file in the cwd) too.
+ * What the engine serves: every lifecycle command. create, run and exec have their door start
+ * tsrun-init (and the hooks) as the caller's child (src/spawn.ts, door-session.ts). events (a
+ * stream for as long as the container runs) and spec (a file written once) run in-process.
  */
-const SERVED = new Set(['state', 'list', 'start', 'kill', 'delete', 'pause', 'resume', 'ps', 'update', 'features']);
+const SERVED = new Set(['state', 'list', 'create', 'run', 'exec', 'start', 'kill', 'delete', 'pause', 'resume', 'ps', 'update', 'features']);
 
 function servedCommand(argv: string[]): boolean {
   if (isVersionRequest(argv)) return true;
@@ -43,20 +40,9 @@ function envOf(entries: string[]): NodeJS.ProcessEnv {
   return env;
 }
 
-function reply(conn: number, type: number, value: number): void {
-  const msg = Buffer.alloc(8);
-  msg.writeUInt32LE(type, 0);
-  msg.writeInt32LE(value, 4);
-  try {
-    // 8 bytes into an empty socket buffer: never waits
-    writeSync(conn, msg);
-  } catch {
-    // the door is gone: nobody to tell
-  }
-}
-
+/** The caller's fds; the connection is the session's to close. */
 function closeRequest(req: DoorRequest): void {
-  for (const fd of [...req.fds, req.conn]) {
+  for (const fd of req.fds) {
     try {
       closeSync(fd);
     } catch {
@@ -101,6 +87,7 @@ export async function serveEngine(opts: EngineOptions): Promise<void> {
     // still holding the lock: no other engine has bound the path meanwhile
     rmSync(opts.socketPath, { force: true });
     native.engineClose(listenFd);
+    leaveOwnCgroup();
     process.exit(0);
   };
   const idle = () => {
@@ -140,6 +127,15 @@ export async function serveEngine(opts: EngineOptions): Promise<void> {
 }
 
 async function serveCall(req: DoorRequest, own: string, ownUmask: number, sameBuild: boolean): Promise<void> {
+  const session = new DoorSession(req.conn);
+  try {
+    await serveSession(req, session, own, ownUmask, sameBuild);
+  } finally {
+    session.close();
+  }
+}
+
+async function serveSession(req: DoorRequest, session: DoorSession, own: string, ownUmask: number, sameBuild: boolean): Promise<void> {
   const env = envOf(req.env);
   const inProcess = !sameBuild
     ? 'the engine runs an older build'
@@ -154,9 +150,10 @@ async function serveCall(req: DoorRequest, own: string, ownUmask: number, sameBu
       output.write(req.fds[2], `time="${new Date().toISOString()}" level=debug msg="engine: runs in-process: ${inProcess}"\n`);
       await output.flushed();
     }
-    reply(req.conn, REPLY_FALLBACK, 0);
+    session.fallback();
     return;
   }
+  session.serving();
   const output = callOutput();
   let logConfig: LogConfig = { format: 'text', debug: false };
   const call: Call = {
@@ -174,21 +171,22 @@ async function serveCall(req: DoorRequest, own: string, ownUmask: number, sameBu
     exitCode: undefined,
     shared: true,
     startMs: performance.now(),
+    pid: req.pid,
+    spawn: (spawnReq) => session.spawn(spawnReq),
+    onSignals: (signals, handler) => session.onSignals(signals, handler),
+    stdio: () => callStdio(req.fds[0], req.fds[1]),
+    callerGone: () => session.gone,
   };
   try {
     await runAsCall(call, async () => {
       await main(req.argv);
       log.debug(`served by the resident engine (pid ${process.pid})`);
     });
-  } catch {
-    // main reports every error itself; this is the engine's own bug: the door runs the call instead
-    // unless it has already said something
-    if (!output.used) {
-      reply(req.conn, REPLY_FALLBACK, 0);
-      return;
-    }
+  } catch (err) {
+    // main reports every error itself: this is the engine's own bug, said as the CLI's last words
+    call.err(`tsrun: internal error in the engine: ${(err as Error).stack ?? err}\n`);
     call.exitCode = 1;
   }
   await output.flushed();
-  reply(req.conn, REPLY_EXIT, call.exitCode ?? 0);
+  session.exit(call.exitCode ?? 0);
 }

@@ -5,6 +5,7 @@
  * any point leaves nothing behind.
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { currentCall } from '../call.js';
 import { loadBundle } from '../bundle/load.js';
 import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
 import { seccompState } from '../bundle/seccomp-plan.js';
@@ -89,7 +90,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
     noNewKeyring: opts.noNewKeyring,
     consoleSocket,
     preserveFds: opts.preserveFds,
-    listenFds: socketActivationFds(process.env, process.pid),
+    listenFds: socketActivationFds(currentCall().env, currentCall().pid),
     capLastCap: readCapLastCap(),
     sourceKind,
     callerLimits: readCallerLimits(who, createsUserNamespace && mapsOwnGidAlone(who, spec.linux?.gidMappings ?? [])),
@@ -161,7 +162,7 @@ async function createLocked(
     seccomp: spec.linux?.seccomp,
     started: false,
     hostMounts: plan.hostMountNamespace ? { before: mountIdsBelow(plan.rootfs) } : undefined,
-    creating: { pid: process.pid, startTime: readProcStat(process.pid)?.startTime ?? '' },
+    creating: { pid: currentCall().pid, startTime: readProcStat(currentCall().pid)?.startTime ?? '' },
   };
   writeRecord(opts.root, record);
   log.phase('create: recorded');
@@ -183,7 +184,7 @@ async function createLocked(
 
   const { hostMounts } = record;
   if (hostMounts) undo.push('mounts under the rootfs', () => unmountBelow(plan.rootfs, hostMounts.before));
-  const { helper, channel, pid } = await startHelper(
+  const { channel, pid } = await startHelper(
     encodePlan(plan, {
       stateDir: paths.dir, stage0Wait: opts.foreground === true, debug: log.debugEnabled,
       mapsByCaller: who.euid !== 0 && (plan.newNamespaces & 0x10000000) !== 0,
@@ -258,7 +259,6 @@ async function createLocked(
   } else {
     channel.close();
   }
-  helper.unref();
   return { record, waitStatus, close: () => channel.close() };
 }
 

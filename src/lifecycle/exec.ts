@@ -195,7 +195,6 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
     started.channel.send(Msg.Continue, cont.bytes());
     await started.channel.expect(Msg.Ready, 'set up the process', HANDSHAKE_TIMEOUT_MS);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
-    started.helper.unref();
     unlock();
     if (opts.detach) {
       proc.close();

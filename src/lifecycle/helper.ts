@@ -4,22 +4,23 @@
  * send the plan and learn the pid of the process it cloned. Also the console socket tsrun serves
  * itself when a foreground process asks for a terminal.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { currentCall } from '../call.js';
 import { TsrunError, fromSystemError } from '../errors.js';
 import { log } from '../log.js';
 import { initHelperPath, native } from '../native.js';
 import { Channel } from '../protocol/channel.js';
 import { FieldReader } from '../protocol/codec.js';
 import { Msg, PROTOCOL_VERSION } from '../protocol/protocol.js';
+import type { FdSource, Spawned } from '../spawn.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export interface StartedHelper {
-  helper: ChildProcess;
+  helper: Spawned;
   channel: Channel;
   /** host pid of the process the helper cloned (the container init, or the exec'd process) */
   pid: number;
@@ -27,29 +28,32 @@ export interface StartedHelper {
   abort(): void;
 }
 
-/** Spawns tsrun-init, sends `plan`, returns once the helper reports the pid it cloned. */
+/**
+ * Starts tsrun-init as the caller's child (src/spawn.ts) with the caller's stdio and preserved fds
+ * and the sync socket after them, sends `plan`, returns once the helper reports the pid it cloned.
+ */
 export async function startHelper(plan: Buffer, preserveFds: number, onSpawned: (abort: () => void) => void): Promise<StartedHelper> {
   const syncFd = 3 + preserveFds;
-  const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
-  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe');
-  let helper: ChildProcess;
+  const fds: FdSource[] = [];
+  for (let fd = 0; fd < syncFd; fd++) fds.push({ callerFd: fd });
+  const [ours, theirs] = native.fdPair('socketpair');
+  let helper: Spawned;
   try {
-    helper = spawn(initHelperPath(), ['--sync-fd', String(syncFd)], { stdio, env: {} });
+    helper = await currentCall().spawn({ file: initHelperPath(), argv: [initHelperPath(), '--sync-fd', String(syncFd)], env: {}, fds: [...fds, theirs] });
   } catch (err) {
+    closeSync(ours);
     throw fromSystemError(err, 'start tsrun-init');
+  } finally {
+    closeSync(theirs);
   }
-  const exited = new Promise<string>((resolve) => {
-    helper.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit status ${code}`));
-    helper.once('error', (err) => resolve(err.message));
-  });
-  const channel = new Channel(helper.stdio[syncFd] as Socket, {
+  const exited = helper.exit.then(({ code, signal }) => (signal ? `killed by ${signal}` : `exit status ${code}`));
+  const channel = new Channel(new Socket({ fd: ours, readable: true, writable: true }), {
     onLog: (level, message) => (level === 'warn' ? log.warn(message) : log.debug(message)),
     exitDescription: () => Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]),
   });
   const abort = () => {
     channel.close();
-    if (helper.exitCode === null && helper.signalCode === null) helper.kill('SIGKILL');
+    helper.kill('SIGKILL');
   };
   onSpawned(abort);
   log.phase('helper spawned');

@@ -4,6 +4,7 @@
  * deletes the container (unless --keep: it stays, stopped, for a later delete) and returns its exit
  * status (128+signal when killed), like runc.
  */
+import { currentCall } from '../call.js';
 import { loadTty } from '../lazy.js';
 import { log } from '../log.js';
 import { ProcessHandle } from '../state/proc.js';
@@ -48,16 +49,20 @@ export async function waitInForeground(
   // Signals go through a pidfd held while we wait: once the process is reaped its pid may be
   // anyone's. A process already gone has its exit status on its way.
   const handle = ProcessHandle.open(pid, startTime);
-  const forward = (sig: NodeJS.Signals) => void handle?.signal(sig);
-  for (const sig of forwarded) process.on(sig, forward);
+  const call = currentCall();
   const detachTerminal = ptyMaster !== undefined ? await attachTerminal(ptyMaster) : undefined;
+  const forward = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGWINCH') detachTerminal?.resize();
+    void handle?.signal(sig);
+  };
+  const stopForwarding = call.onSignals(forwarded, forward);
   try {
     return await waitStatus;
   } finally {
-    for (const sig of forwarded) process.off(sig, forward);
+    stopForwarding();
     handle?.close();
     close();
-    await detachTerminal?.();
+    await detachTerminal?.detach();
   }
 }
 
@@ -69,10 +74,10 @@ export function exitCodeOf(status: number): number {
 }
 
 /**
- * Connects our stdio to the container's pty: raw mode when we have a terminal ourselves, its size
- * following ours. Returns the undo.
+ * Connects the caller's stdio to the container's pty: raw mode when the caller has a terminal, its
+ * size following the caller's (`resize` on SIGWINCH).
  */
-async function attachTerminal(masterFd: number): Promise<() => Promise<void>> {
+async function attachTerminal(masterFd: number): Promise<{ resize(): void; detach(): Promise<void> }> {
   const { native } = await import('../native.js');
   const master = new (loadTty().ReadStream)(masterFd);
   // EIO (or EOF) once every holder of the container's side is gone and the output is read
@@ -81,21 +86,25 @@ async function attachTerminal(masterFd: number): Promise<() => Promise<void>> {
     master.on('end', () => resolve());
     master.on('close', () => resolve());
   });
+  const { stdin, stdout, close } = currentCall().stdio();
   const resize = () => {
-    if (process.stdout.isTTY) native.setWindowSize(masterFd, process.stdout.rows, process.stdout.columns);
+    // asked each time: the caller's size now, whoever saw the SIGWINCH first
+    const size = stdout.isTTY ? stdout.getWindowSize?.() : undefined;
+    if (size) native.setWindowSize(masterFd, size[1], size[0]);
   };
   resize();
-  process.on('SIGWINCH', resize);
-  const raw = process.stdin.isTTY === true;
-  if (raw) process.stdin.setRawMode(true);
-  process.stdin.pipe(master);
-  master.pipe(process.stdout, { end: false });
-  return async () => {
-    await Promise.race([drained, new Promise((r) => setTimeout(r, 1000).unref())]);
-    process.off('SIGWINCH', resize);
-    process.stdin.unpipe(master);
-    if (raw) process.stdin.setRawMode(false);
-    process.stdin.destroy();
-    master.destroy();
+  const raw = stdin.isTTY === true;
+  if (raw) stdin.setRawMode?.(true);
+  stdin.pipe(master);
+  master.pipe(stdout, { end: false });
+  return {
+    resize,
+    async detach() {
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 1000).unref())]);
+      stdin.unpipe(master);
+      if (raw) stdin.setRawMode?.(false);
+      close();
+      master.destroy();
+    },
   };
 }

@@ -1,5 +1,5 @@
-// The runtime under test: `node bin/tsrun.cjs` (the door build/Release/tsrun with TSRUN_ENGINE=on)
-// unless TSRUN_TEST_RUNTIME (or RUNTIME) names another
+// The runtime under test: tsrun's door build/Release/tsrun, which hands calls to the resident engine
+// (`node bin/tsrun.cjs`, everything in-process, with TSRUN_ENGINE=off) unless TSRUN_TEST_RUNTIME (or RUNTIME) names another
 // command, e.g. TSRUN_TEST_RUNTIME=runc to check the suite itself against runc; and the skip
 // reasons for tests that runc fails for a known reason.
 import { execFileSync } from 'node:child_process';
@@ -9,9 +9,8 @@ import { REPO } from './test-run.js';
 function resolveRuntime() {
 	const spec = (process.env.TSRUN_TEST_RUNTIME || process.env.RUNTIME || '').trim();
 	if (!spec) {
-		// TSRUN_ENGINE=on: the door (build/Release/tsrun), which hands calls to the resident engine
-		if (process.env.TSRUN_ENGINE === 'on') return { file: path.join(REPO, 'build/Release/tsrun'), args: [], name: 'tsrun' };
-		return { file: process.execPath, args: [path.join(REPO, 'bin/tsrun.cjs')], name: 'tsrun' };
+		if (process.env.TSRUN_ENGINE === 'off') return { file: process.execPath, args: [path.join(REPO, 'bin/tsrun.cjs')], name: 'tsrun' };
+		return { file: path.join(REPO, 'build/Release/tsrun'), args: [], name: 'tsrun' };
 	}
 	const parts = spec.split(/\s+/);
 	if (parts.length === 1 && /\.[cm]?js$/.test(parts[0])) {
@@ -25,6 +24,8 @@ export const RUNTIME = resolveRuntime();
 export const isRunc = RUNTIME.name === 'runc';
 export const isCrun = RUNTIME.name === 'crun';
 export const isTsrun = RUNTIME.name === 'tsrun';
+/** tsrun through its door and resident engine (not TSRUN_ENGINE=off) */
+export const viaEngine = isTsrun && RUNTIME.file.endsWith('/build/Release/tsrun') && process.env.TSRUN_ENGINE !== 'off';
 
 /** node:test option for tests runc fails for a known reason: skipped when checking the suite against runc. */
 export function notOnRunc(reason) {

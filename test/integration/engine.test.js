@@ -102,6 +102,40 @@ test('engine: start, state, list, ps, pause, resume, update, kill and delete thr
 	assert.ok(!fs.existsSync(path.join(c.root, c.id)), 'state dir removed');
 });
 
+test('engine: run and exec are served, and what they start is the caller\'s own: the init a descendant of the door, the hooks its children in its cgroup', opts, async (t) => {
+	const c = await setup(t);
+	const engine = engineOf(c);
+	await engine.started();
+	const hookOut = c.path('hook');
+	// the hook's parent and cgroup, as the kernel shows them
+	c.config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `{ echo "PPid: $PPID"; cat /proc/self/cgroup; } > ${hookOut}`] }] };
+	c.sh('echo ready; sleep 600');
+	await c.writeConfig();
+	c.ids.add(c.id);
+	const [, ...argv] = c.commandLine(['--debug', 'run', '--bundle', c.bundle, c.id]);
+	const run = execa(DOOR, argv, { env: engine.env, reject: false, cwd: c.dir });
+	const st = await c.waitStatus('running');
+	const parentOf = (pid) => Number(/^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+	// the init's parent is the tsrun-init that stays with a foreground process, the door's child
+	assert.equal(parentOf(parentOf(st.pid)), run.pid, 'the init descends from the door');
+	const hook = fs.readFileSync(hookOut, 'utf8');
+	assert.equal(Number(/^PPid:\s+(\d+)$/m.exec(hook)[1]), run.pid, 'the hook is the door\'s child');
+	const cgroupLines = (text) => text.split('\n').filter((l) => /^\d+:/.test(l)).sort();
+	assert.deepEqual(cgroupLines(hook), cgroupLines(fs.readFileSync('/proc/self/cgroup', 'utf8')), 'the hook is in the caller\'s cgroups');
+	assert.doesNotMatch(hook, /tsrun-engine/);
+
+	const exec = await engine.door(['--debug', 'exec', c.id, 'sh', '-c', 'echo exec-out; exit 5']);
+	assert.equal(exec.exitCode, 5, exec.stderr);
+	assert.equal(exec.stdout, 'exec-out'); // execa drops the final newline
+	assert.match(exec.stderr, SERVED);
+	await c.kill(c.id, 'KILL');
+	const r = await run;
+	assert.equal(r.exitCode, 137, r.stderr);
+	assert.match(r.stdout, /^ready/);
+	assert.match(r.stderr, SERVED);
+	assert.deepEqual([...(await c.listedIds())], [], 'the foreground run deleted its container');
+});
+
 test('engine: its socket is 0600 in a 0700 dir, every fd it holds is close-on-exec, and it has a cgroup of its own', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c);
@@ -142,7 +176,7 @@ test('engine: a caller in another mount namespace, another uid or umask, or with
 	}
 });
 
-test('engine: a call waiting for a container lock does not stall others; an engine killed mid-call leaves the door to run it in-process', opts, async (t) => {
+test('engine: a call waiting for a container lock does not stall others; an engine killed mid-call fails that call, changes nothing, and the next call is served again', opts, async (t) => {
 	const c = await setup(t);
 	const engine = engineOf(c);
 	c.sh('sleep 600');
@@ -162,12 +196,20 @@ test('engine: a call waiting for a container lock does not stall others; an engi
 	assert.ok(isAlive(pid), 'kill still waits for the lock');
 	process.kill(enginePid, 'SIGKILL');
 	await waitFor(() => !isAlive(enginePid), 5000);
+	const r = await waiting;
+	// a served call is never run a second time in-process: its first run may have done part of it
+	assert.equal(r.exitCode, 1, r.stderr);
+	assert.match(r.stderr, /the tsrun engine exited during the call/);
 	holder.kill('SIGKILL');
 	await holder;
-	const r = await waiting;
-	assert.equal(r.exitCode, 0, r.stderr);
-	assert.doesNotMatch(r.stderr, SERVED);
-	await waitFor(() => !isAlive(pid), 10_000, 'init killed by the in-process kill');
+	assert.ok(isAlive(pid), 'the kill that waited for the lock never ran');
+	assert.equal((await c.state()).status, 'created');
+	// the next door finds no engine and starts one; the call after is served by it
+	await engine.started();
+	const again = await engine.door(['--debug', 'kill', c.id, 'KILL']);
+	assert.equal(again.exitCode, 0, again.stderr);
+	assert.match(again.stderr, SERVED);
+	await waitFor(() => !isAlive(pid), 10_000, 'init killed by the served kill');
 });
 
 test('engine: it exits after its idle time and removes its socket; the next call starts it again', opts, async (t) => {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { cgroupDirs, cgroupProcs, isCgroupV1 } from '../helpers/cgroups.js';
 import { fdNumbers, fdsAfterExec } from '../helpers/fds.js';
 import { setup, setupRunning } from '../helpers/fixture.js';
+import { SIGNAL_REPORTER, checkForwarding, foreground } from '../helpers/foreground.js';
 import { isAlive, nsInode, parseStatus } from '../helpers/proc.js';
 import { notOnRunc } from '../helpers/runtime-under-test.js';
 import { needsRoot } from '../helpers/test-run.js';
@@ -35,6 +36,11 @@ test('exec: in the foreground it returns the process\'s output and exit status',
 	assert.match(r.stdout, /^pid=\d+\n$/);
 	assert.notEqual(r.stdout, 'pid=1\n', 'not the init');
 	assert.equal(r.stderr, 'err\n');
+});
+
+test('exec: in the foreground the signals the runtime gets go to the exec\'d process, and its exit status is exec\'s', opts, async (t) => {
+	const { c } = await setupRunning(t);
+	await checkForwarding(assert, await foreground(c, ['exec', c.id, 'sh', '-c', SIGNAL_REPORTER], 'ready'));
 });
 
 test('exec: --env, --cwd and --user apply on top of the container\'s process', opts, async (t) => {

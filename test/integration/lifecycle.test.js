@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { cgroupDirs, cgroupProcs, isCgroupV1 } from '../helpers/cgroups.js';
 import { setup } from '../helpers/fixture.js';
+import { SIGNAL_REPORTER, checkForwarding, foreground } from '../helpers/foreground.js';
 import { isAlive, procCmdline } from '../helpers/proc.js';
 import { needsRoot } from '../helpers/test-run.js';
 import { waitFor } from '../helpers/wait.js';
@@ -213,6 +214,14 @@ test('run: exits 128+15 when the container dies of TERM', opts, async (t) => {
 	c.config.linux.namespaces = c.config.linux.namespaces.filter((n) => n.type !== 'pid');
 	const r = await c.runFg({ expectExit: null });
 	assert.equal(r.exitCode, 143, `exit ${r.exitCode}`);
+});
+
+test('run: in the foreground the signals the runtime gets go to the container\'s process, and its exit status is the run\'s', opts, async (t) => {
+	const c = await setup(t);
+	c.sh(SIGNAL_REPORTER);
+	await c.writeConfig();
+	c.ids.add(c.id);
+	await checkForwarding(assert, await foreground(c, ['run', '--bundle', c.bundle, c.id], 'ready'));
 });
 
 test('run: --detach returns at once and leaves the container running', opts, async (t) => {
