@@ -37,6 +37,8 @@ export interface Call {
   stdio(): CallStdio;
   /** whether the caller's process has exited mid-call (only a call served for a door can outlive it) */
   callerGone?(): boolean;
+  /** a process is about to join a container's cgroup: the engine readies the kernel for it (src/engine/own-cgroup.ts) */
+  beforeCgroupJoin?(): void;
 }
 
 export interface CallStdio {

@@ -4,10 +4,13 @@
  * effort — without one the engine still works, it only shares its starter's fate (and then the
  * next call starts another).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFile, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const NAME = 'tsrun-engine';
+
+/** a cgroup.procs the engine is in, of a cgroup of its own (for primeCgroupMigration) */
+let ownProcsFile: string | undefined;
 
 /** The mount points of every cgroup hierarchy (v1 controllers, name=systemd, the v2 root). */
 function hierarchies(): { mount: string; v1: boolean }[] {
@@ -34,6 +37,7 @@ export function enterOwnCgroup(): void {
         }
       }
       writeFileSync(path.join(dir, 'cgroup.procs'), `${process.pid}\n`);
+      ownProcsFile ??= path.join(dir, 'cgroup.procs');
     } catch {
       // best effort (see above)
     }
@@ -55,4 +59,16 @@ export function leaveOwnCgroup(): void {
       // in use, or not ours to move out of: it stays, empty or not, for the next engine
     }
   }
+}
+
+/**
+ * A process joining a cgroup takes the kernel's cgroup_threadgroup_rwsem for writing, and the first
+ * such write after a quiet moment waits out an RCU grace period (10-15 ms here, about a third of a
+ * whole `run`); writes in the grace period after it do not wait. So a call about to put a process
+ * in a container's cgroup has the engine move itself into the cgroup it is already in — a no-op of
+ * a cgroup of its own — on a thread-pool thread, now: the wait passes while the helper starts and
+ * clones, and the container's join finds the lock warm. Best effort, never awaited.
+ */
+export function primeCgroupMigration(): void {
+  if (ownProcsFile) writeFile(ownProcsFile, `${process.pid}\n`, () => undefined);
 }

@@ -15,7 +15,7 @@ import { log, type LogConfig } from '../log.js';
 import { native, type DoorRequest } from '../native.js';
 import { callOutput, callStdio } from './call-io.js';
 import { DoorSession } from './door-session.js';
-import { leaveOwnCgroup } from './own-cgroup.js';
+import { leaveOwnCgroup, primeCgroupMigration } from './own-cgroup.js';
 import { processIdentity, whyInProcess } from './peer.js';
 
 /**
@@ -176,6 +176,7 @@ async function serveSession(req: DoorRequest, session: DoorSession, own: string,
     onSignals: (signals, handler) => session.onSignals(signals, handler),
     stdio: () => callStdio(req.fds[0], req.fds[1]),
     callerGone: () => session.gone,
+    beforeCgroupJoin: primeCgroupMigration,
   };
   try {
     await runAsCall(call, async () => {

@@ -23,7 +23,7 @@ import { HookKind, Msg } from '../protocol/protocol.js';
 import { ProcessHandle, readProcStat, waitForExit } from '../state/proc.js';
 import { ContainerLock, writeRecord, type ContainerRecord } from '../state/store.js';
 import { hookState } from './status.js';
-import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
+import { HANDSHAKE_TIMEOUT_MS, ownConsole, sendPlan, spawnHelper } from './helper.js';
 import { mountIdsBelow, unmountBelow } from './host-mounts.js';
 import { Undo } from './undo.js';
 import { containerCgroup, recordedCgroup } from './cgroup.js';
@@ -75,6 +75,8 @@ export function socketActivationFds(env: NodeJS.ProcessEnv, pid: number): number
 
 export async function createContainer(opts: CreateOptions): Promise<CreatedContainer> {
   log.phase('create: start');
+  // the init joins its cgroup in a few milliseconds: the sooner this starts, the less it waits
+  currentCall().beforeCgroupJoin?.();
   const { bundle, spec } = loadBundle(opts.bundle);
   log.phase('create: config loaded and validated');
   const who = caller();
@@ -134,6 +136,10 @@ async function createLocked(
 ): Promise<CreatedContainer> {
   const paths = lock.paths;
   native.mkfifo(paths.fifo, 0o622);
+  // started first: the door's fork and the helper's start-up overlap the cgroup's making below
+  // (the helper does nothing until it has its plan, and exits if this process dies first)
+  const spawning = spawnHelper(plan.preserveFds, () => undefined);
+  undo.push('init helper', async () => (await spawning.catch(() => undefined))?.abort());
 
   const { manager: cgroup, resources, shown } = systemd
     ? { manager: systemd.manager, resources: cgroupResources(spec), shown: systemd.manager.paths }
@@ -184,13 +190,12 @@ async function createLocked(
 
   const { hostMounts } = record;
   if (hostMounts) undo.push('mounts under the rootfs', () => unmountBelow(plan.rootfs, hostMounts.before));
-  const { channel, pid } = await startHelper(
+  const { channel, pid } = await sendPlan(
+    await spawning,
     encodePlan(plan, {
       stateDir: paths.dir, stage0Wait: opts.foreground === true, debug: log.debugEnabled,
       mapsByCaller: who.euid !== 0 && (plan.newNamespaces & 0x10000000) !== 0,
     }),
-    plan.preserveFds,
-    (abort) => undo.push('init helper', abort),
   );
   const startTime = readProcStat(pid)?.startTime;
   if (!startTime) throw new TsrunError(`container init ${pid} exited during create`, { kind: 'kernel' });

@@ -6,6 +6,7 @@
  * returns the process's exit status.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { currentCall } from '../call.js';
 import { buildExecPlan } from '../bundle/process-plan.js';
 import { seccompState } from '../bundle/seccomp-plan.js';
 import { namespaceFlags } from '../kernel-tables.js';
@@ -136,6 +137,8 @@ export function execProcess(record: ContainerRecord, opts: ExecOptions): Process
  * a foreground exec then waits without it.
  */
 export async function execInContainer(opts: ExecOptions): Promise<number> {
+  // the process joins the container's cgroup in a few milliseconds (src/engine/own-cgroup.ts)
+  currentCall().beforeCgroupJoin?.();
   const lock = await ContainerLock.acquire(opts.root, opts.id);
   const unlock = () => lock.release();
   try {

@@ -33,6 +33,21 @@ export interface StartedHelper {
  * and the sync socket after them, sends `plan`, returns once the helper reports the pid it cloned.
  */
 export async function startHelper(plan: Buffer, preserveFds: number, onSpawned: (abort: () => void) => void): Promise<StartedHelper> {
+  return sendPlan(await spawnHelper(preserveFds, onSpawned), plan);
+}
+
+export interface SpawnedHelper {
+  helper: Spawned;
+  channel: Channel;
+  abort(): void;
+}
+
+/**
+ * The first half of startHelper: tsrun-init started, its abort handed to `onSpawned`. create
+ * starts it before making its cgroup, so that the door (or fork) and the helper's start-up run
+ * meanwhile; nothing happens in the helper until it gets its plan.
+ */
+export async function spawnHelper(preserveFds: number, onSpawned: (abort: () => void) => void): Promise<SpawnedHelper> {
   const syncFd = 3 + preserveFds;
   const fds: FdSource[] = [];
   for (let fd = 0; fd < syncFd; fd++) fds.push({ callerFd: fd });
@@ -57,7 +72,12 @@ export async function startHelper(plan: Buffer, preserveFds: number, onSpawned: 
   };
   onSpawned(abort);
   log.phase('helper spawned');
+  return { helper, channel, abort };
+}
 
+/** The second half: checks the helper's protocol, sends `plan`, waits for the pid it cloned. */
+export async function sendPlan(spawned: SpawnedHelper, plan: Buffer): Promise<StartedHelper> {
+  const { channel } = spawned;
   const version = new FieldReader(await channel.expect(Msg.Hello, 'start init', HANDSHAKE_TIMEOUT_MS)).u32();
   if (version !== PROTOCOL_VERSION) {
     throw new TsrunError(`tsrun-init speaks protocol ${version}, tsrun ${PROTOCOL_VERSION}: reinstall tsrun`, { kind: 'internal' });
@@ -65,7 +85,7 @@ export async function startHelper(plan: Buffer, preserveFds: number, onSpawned: 
   channel.send(Msg.Plan, plan);
   const pid = new FieldReader(await channel.expect(Msg.Pid, 'clone the process', HANDSHAKE_TIMEOUT_MS)).u32();
   log.phase('process cloned');
-  return { helper, channel, pid, abort };
+  return { ...spawned, pid };
 }
 
 /** A console socket served by tsrun itself: what a foreground run or exec with a terminal uses. */
