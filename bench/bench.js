@@ -255,12 +255,15 @@ async function main() {
 
 	// N runs back to back, one runtime after the other (interleaving would hide what a warm engine keeps)
 	const backToBack = {}; // name → total ms
+	let engineUse; // the engine's fds and RSS before and after its N runs: what a warm engine keeps
 	for (const rt of shuffle(live())) {
 		process.stderr.write(`${SEQ_RUNS} runs back to back: ${rt.name}\n`);
 		await guard(rt, async () => {
+			const before = rt === engineRt ? engineFootprint() : undefined;
 			let total = 0;
 			for (let i = 0; i < SEQ_RUNS; i++) total += await timeProcess([...rt.base, 'run', '--bundle', bundles.true, rt.newId()], { env: rt.env });
 			backToBack[rt.name] = total;
+			if (before) engineUse = { before, after: engineFootprint() };
 		});
 	}
 
@@ -300,6 +303,28 @@ async function main() {
 	}
 
 	report(samples, rss, initRss, rts, backToBack);
+	if (engineUse) {
+		const { before, after } = engineUse;
+		console.log(`\nthe engine over its ${SEQ_RUNS} runs: open fds ${before.fds} -> ${after.fds}, VmRSS ${before.rssMiB.toFixed(1)} -> ${after.rssMiB.toFixed(1)} MiB`);
+	}
+}
+
+/** The bench's engine: its open fds and VmRSS (one engine: the door starts at most one per dir). */
+function engineFootprint() {
+	const pid = enginePids()[0];
+	if (pid === undefined) return { fds: NaN, rssMiB: NaN };
+	const rss = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+	return { fds: fs.readdirSync(`/proc/${pid}/fd`).length, rssMiB: Number(rss?.[1] ?? NaN) / 1024 };
+}
+
+function enginePids() {
+	return fs.readdirSync('/proc').filter((pid) => {
+		try {
+			return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${engineDir}/`);
+		} catch {
+			return false;
+		}
+	});
 }
 
 function report(samples, rss, initRss, rts, seq) {
@@ -360,13 +385,7 @@ async function cleanup() {
 		}
 	}
 	// the bench's own engine (it would leave by itself after its idle time)
-	for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-		let cmdline = '';
-		try {
-			cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-		} catch {}
-		if (cmdline.includes(`${engineDir}/`)) process.kill(Number(pid), 'SIGKILL');
-	}
+	for (const pid of enginePids()) process.kill(Number(pid), 'SIGKILL');
 	// Cgroups a runtime failed to remove (default cgroup path is /<id>).
 	for (const h of fs.existsSync('/sys/fs/cgroup') ? ['.', ...fs.readdirSync('/sys/fs/cgroup')] : []) {
 		const dir = path.join('/sys/fs/cgroup', h);

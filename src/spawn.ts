@@ -64,9 +64,6 @@ export async function spawnInProcess(req: SpawnRequest): Promise<Spawned> {
     child.once('spawn', resolve);
     child.once('error', reject);
   });
-  // the caller's own process waits for its calls, never for a child it handed on (a stage 0 that
-  // stays with a foreground init is awaited through `exit`)
-  child.unref();
   return {
     pid: child.pid as number,
     exit,

@@ -498,11 +498,29 @@ static void through_engine(int argc, char** argv) {
   close(sock);
 }
 
+/* Whether this process is the host's root: uid 0 in the initial user namespace, whose uid_map is the
+ * whole identity range. A root inside a user namespace (rootless podman calls its runtime so) could
+ * not make the engine's directory under /run: it runs in-process at once. */
+static int host_root(void) {
+  if (geteuid() != 0) return 0;
+  int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char map[256];
+  ssize_t n = read(fd, map, sizeof(map) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  map[n] = '\0';
+  unsigned long inside, outside, count;
+  char tail;
+  return sscanf(map, " %lu %lu %lu %c", &inside, &outside, &count, &tail) == 3 && inside == 0 && outside == 0 &&
+         count == 4294967295UL;
+}
+
 int main(int argc, char** argv) {
   find_repo();
-  /* the engine serves root callers alone (src/engine/peer.ts): others run in-process at once */
+  /* the engine serves the host's root alone (src/engine/peer.ts): others run in-process at once */
   const char* mode = getenv("TSRUN_ENGINE");
-  if (geteuid() == 0 && (mode == NULL || strcmp(mode, "off") != 0)) through_engine(argc, argv);
+  if ((mode == NULL || strcmp(mode, "off") != 0) && host_root()) through_engine(argc, argv);
   in_process(argc, argv);
   return 1;
 }

@@ -41,9 +41,9 @@ function engineOf(c, extraEnv = {}) {
 				input: o.input,
 				timeout: 30_000,
 			}),
+		/** once a call is served (the first call starts the engine; a killed one's socket may linger) */
 		async started() {
-			await this.door(['list']);
-			await waitFor(() => fs.existsSync(dir) && this.socket() !== undefined && this.pids().length === 1, 15_000, 'engine socket');
+			await waitFor(async () => SERVED.test((await this.door(['--debug', 'list'])).stderr) && this.pids().length === 1, 15_000, 'engine serving');
 			return this.pids()[0];
 		},
 		async stop() {
@@ -112,8 +112,7 @@ test('engine: run and exec are served, and what they start is the caller\'s own:
 	c.sh('echo ready; sleep 600');
 	await c.writeConfig();
 	c.ids.add(c.id);
-	const [, ...argv] = c.commandLine(['--debug', 'run', '--bundle', c.bundle, c.id]);
-	const run = execa(DOOR, argv, { env: engine.env, reject: false, cwd: c.dir });
+	const run = execa(DOOR, ['--root', c.root, '--debug', 'run', '--bundle', c.bundle, c.id], { env: engine.env, reject: false, cwd: c.dir });
 	const st = await c.waitStatus('running');
 	const parentOf = (pid) => Number(/^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 	// the init's parent is the tsrun-init that stays with a foreground process, the door's child
@@ -174,6 +173,31 @@ test('engine: a caller in another mount namespace, another uid or umask, or with
 		// in-process --debug shows Node's phases: the call ran there
 		assert.match(r.stderr, /phase main/, `${what}: ran in-process: ${r.stderr}`);
 	}
+});
+
+test('engine: an engine killed half-way through a create fails that create, and delete --force leaves nothing of it', opts, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	const engine = engineOf(c);
+	const enginePid = await engine.started();
+	const marker = c.path('hook-pid');
+	c.config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${marker}.tmp && mv ${marker}.tmp ${marker}; exec sleep 30`] }] };
+	await c.writeConfig();
+	c.ids.add(c.id);
+	const create = engine.door(['create', '--bundle', c.bundle, c.id]);
+	await waitFor(() => fs.existsSync(marker), 20_000, 'the createRuntime hook running');
+	const during = await c.state();
+	assert.equal(during.status, 'creating');
+	assert.ok(isAlive(during.pid), 'the init exists while its create runs');
+	process.kill(enginePid, 'SIGKILL');
+	const r = await create;
+	assert.equal(r.exitCode, 1);
+	assert.match(r.stderr, /the tsrun engine exited during the call/);
+	process.kill(Number(fs.readFileSync(marker, 'utf8')), 'SIGKILL'); // the hook, the door's child, outlives it
+	assert.equal((await c.state()).status, 'stopped', 'a create whose engine died is not "creating"');
+	await c.delete(c.id, { force: true });
+	await waitFor(() => !isAlive(during.pid), 10_000, 'the init gone');
+	assert.deepEqual(cgroupDirs(c.cgroupsPath), []);
+	assert.equal(fs.existsSync(path.join(c.root, c.id)), false, 'the state dir gone');
 });
 
 test('engine: a call waiting for a container lock does not stall others; an engine killed mid-call fails that call, changes nothing, and the next call is served again', opts, async (t) => {
