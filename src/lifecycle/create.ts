@@ -255,6 +255,8 @@ async function createLocked(
   log.phase('create: created recorded');
   if (opts.pidFile) writePidFile(opts.pidFile, pid);
   undo.commit();
+  // its undo is gone with the commit: the pidfd is closed here (an engine serves many creates)
+  init.close();
 
   let waitStatus: Promise<number> | undefined;
   if (opts.foreground) {
