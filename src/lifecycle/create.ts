@@ -180,8 +180,12 @@ async function createLocked(
     cgroup.create(resources);
     undo.push('cgroup', () => cgroup.destroy());
     log.phase('create: cgroup made');
-    record.cgroup.created = [...cgroup.created];
-    writeRecord(opts.root, record);
+    // recorded again only if create made fewer dirs than it was about to (another made some meanwhile)
+    const recorded = new Set(record.cgroup.created);
+    if (cgroup.created.length !== recorded.size || cgroup.created.some((dir) => !recorded.has(dir))) {
+      record.cgroup.created = [...cgroup.created];
+      writeRecord(opts.root, record);
+    }
     refuseForeignCgroup(cgroup);
     cgroup.apply(resources);
     log.phase('create: cgroup ready');
