@@ -86,6 +86,12 @@ function report(err: unknown): void {
   currentCall().exitCode = err instanceof TsrunError ? err.exitCode : 1;
 }
 
+/** What the top-level help says of the door and its engine (the README's "The resident engine"). */
+const ENGINE_HELP = [
+  'The tsrun command (build/Release/tsrun) hands each call of the host\'s root to a resident engine, which it',
+  '  starts on demand and which leaves after 30 s without a call; TSRUN_ENGINE=off runs it in-process.',
+].join('\n');
+
 /** What the top-level help says of rootless use (the README's "Rootless" section has the rest). */
 const ROOTLESS_HELP = [
   'Rootless (an unprivileged user, or root of a user namespace such as rootless podman\'s):',
@@ -285,7 +291,7 @@ export function yargsCli(argv: string[], onCommand: (cmd: AnyCommand, args: Glob
   let parser = yargs(prepared?.argv ?? argv)
     .scriptName('tsrun')
     .usage('$0 [global options] <command> [options] <container-id>\n\nAn OCI runtime (runtime-spec 1.3.0), runc-compatible.')
-    .epilogue(ROOTLESS_HELP);
+    .epilogue(`${ROOTLESS_HELP}\n\n${ENGINE_HELP}`);
   // The global flags are each command's too, as in fastParse: a command's own flag of the same
   // name (spec --rootless) replaces the global one instead of being merged with it.
   for (const [name, o] of Object.entries(globalOptions)) parser = parser.option(name, { ...toYargs(o), global: false });
