@@ -52,7 +52,7 @@ export function cgroupParent(client) {
 
 /**
  * dir/runtime: the script a client runs as its OCI runtime. It runs the runtime under test with an
- * absolute node (the daemons' PATH need not have one), with the tests' TSRUN_ENGINE, logs every call to dir/runtime-calls.log and,
+ * absolute node (the daemons' PATH need not have one), with the tests' TSRUN_ENGINE and TSRUN_ENGINE_DIR, logs every call to dir/runtime-calls.log and,
  * when the client passes no --root (podman does not), adds `--root defaultRoot` so the containers'
  * state stays in the temp dir.
  */
@@ -62,8 +62,9 @@ export function runtimeWrapper(dir, { defaultRoot } = {}) {
 	const runtime = [RUNTIME.file, ...RUNTIME.args].map(q).join(' ');
 	const lines = ['#!/bin/sh', `# tsrun e2e: the runtime under test (${RUNTIME_NAME}) as the client calls it`];
 	lines.push(`echo "$(date +%T.%N) $*" >>${q(path.join(dir, 'runtime-calls.log'))}`);
-	// daemons do not pass the tests' environment on: the door's engine switch goes in the script
-	if (process.env.TSRUN_ENGINE) lines.push(`export TSRUN_ENGINE=${q(process.env.TSRUN_ENGINE)}`);
+	// daemons do not pass the tests' environment on: the door's engine switch and the run's own
+	// engine dir go in the script
+	for (const name of ['TSRUN_ENGINE', 'TSRUN_ENGINE_DIR']) if (process.env[name]) lines.push(`export ${name}=${q(process.env[name])}`);
 	if (defaultRoot) {
 		fs.mkdirSync(defaultRoot, { recursive: true, mode: 0o700 });
 		lines.push('for a in "$@"; do case "$a" in --root | --root=*) exec ' + runtime + ' "$@" ;; esac; done');
