@@ -9,12 +9,8 @@ import { test } from 'node:test';
 import { DoorSession, childExitOf } from '../../dist/engine/door-session.js';
 import { native } from '../../dist/native.js';
 
-const SPAWN = 4;
-const KILL = 5;
-const FORWARD = 6;
-const SPAWNED = 16;
-const CHILD_EXIT = 17;
-const SIGNAL = 18;
+// addon/door/wire.h
+const { SPAWN, KILL, FORWARD, SPAWNED, CHILD_EXIT, SIGNAL } = { SPAWN: 4, KILL: 5, FORWARD: 6, SPAWNED: 16, CHILD_EXIT: 17, SIGNAL: 18 };
 
 /** A session on one end of a socketpair; the other end reads its messages and answers as a door. */
 function pair() {
