@@ -145,6 +145,9 @@ async function oomOnce(t, c) {
 	c.config.linux.resources.memory = { limit: 16 * MiB, swap: 16 * MiB };
 	await c.create();
 	const ev = startEvents(c, ['--interval', '1s']);
+	// the stream must be watching before the container runs: a start, an OOM and a delete through the
+	// engine can all be over before a Node process (events runs in-process) has started under TCG
+	await waitFor(() => ev.events().length >= 1, 60_000, 'the events stream running');
 	await c.start();
 	await c.waitStatus('stopped', c.id, 15_000);
 	// runc 1.1 on v1 ends its stream when the cgroup goes
