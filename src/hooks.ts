@@ -84,7 +84,7 @@ async function runHook(name: HookName, i: number, hook: Hook, stateJson: string)
   input.destroy();
   if (timedOut) throw failed(`timed out after ${hook.timeout}s`);
   if (exit.code === 0) return;
-  const why = exit.code !== null ? `exit status ${exit.code}` : `killed by ${exit.signal}`;
+  const why = exit.code !== null ? `exit status ${exit.code}` : exit.signal ? `killed by ${exit.signal}` : 'its caller exited first';
   const lastLine = Buffer.concat(chunks).toString().replace(/\n+$/, '').split('\n').slice(-1)[0];
   throw failed(`${why}${lastLine ? `, output: ${JSON.stringify(lastLine)}` : ''}`);
 }

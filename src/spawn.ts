@@ -30,6 +30,7 @@ export interface SpawnRequest {
 export interface ChildExit {
   /** the exit status, or null when killed */
   code: number | null;
+  /** the signal that killed it; both null when its parent, the door, went away first (unknown) */
   signal: NodeJS.Signals | null;
 }
 
