@@ -5,14 +5,23 @@
  * cgroupsPath only; a path the config names must be usable. Device rules are never written: the
  * kernel lets only the host's root change them (and a user namespace bind-mounts the host's nodes,
  * which the user's own access on the host already limits).
+ *
+ * cgroup v2 (runc's fs2 rootless manager, and what the kernel asks): the dir must be one the user
+ * may make, and the init must be movable into it, which needs write access to cgroup.procs of the
+ * nearest cgroup above both the caller's and the container's: in practice the caller runs inside
+ * the subtree systemd delegates to its user (user@UID.service, e.g. `systemd-run --user --scope`).
+ * There a limit is applied when the delegation hands its controller on (user@.service's Delegate=,
+ * "cpu memory pids" by default); one that it does not is refused naming the field.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
 import { controllersNeeded } from './resources.js';
+import { isUnder } from './paths.js';
+import { neededControllerFields } from './v2-controllers.js';
 import { NoCgroup } from './none.js';
-import { cgroupManagerFromPaths, type CgroupManager } from './index.js';
+import { callerCgroupPaths, cgroupManagerFromPaths, type CgroupManager } from './index.js';
 
 /** What a rootless create writes: the limits, never device rules. */
 export function rootlessResources(resources: LinuxResources | undefined): LinuxResources {
@@ -43,12 +52,58 @@ export function isCgroupWritable(dir: string, fsRoot: string): boolean {
   return false;
 }
 
+const canWrite = (file: string): boolean => {
+  try {
+    accessSync(file, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const readWords = (file: string): string[] => {
+  try {
+    return readFileSync(file, 'utf8').split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * cgroup v2's rule for moving a process: the mover needs write access to cgroup.procs of the
+ * nearest common ancestor of where the process is (`from`) and where it goes (`dir`).
+ */
+export function canMoveInto(dir: string, from: string): boolean {
+  let common = from;
+  while (!isUnder(common, dir) && common !== '/') common = path.posix.dirname(common);
+  return canWrite(path.posix.join(common, 'cgroup.procs'));
+}
+
+/**
+ * The v2 controllers a cgroup at `dir` can have: from the nearest existing cgroup above it, up
+ * through every one whose cgroup.subtree_control the user may write (the delegation), whatever the
+ * topmost of those has; where the nearest one is not the user's, what it hands on already.
+ */
+export function delegatedControllers(dir: string, fsRoot: string): { from: string; controllers: string[] } {
+  let top = path.posix.dirname(dir);
+  while (top.length > fsRoot.length && !existsSync(top)) top = path.posix.dirname(top);
+  if (!canWrite(path.posix.join(top, 'cgroup.subtree_control'))) {
+    return { from: top, controllers: readWords(path.posix.join(top, 'cgroup.subtree_control')) };
+  }
+  while (top.length > fsRoot.length && canWrite(path.posix.join(path.posix.dirname(top), 'cgroup.subtree_control'))) top = path.posix.dirname(top);
+  return { from: top, controllers: readWords(path.posix.join(top, 'cgroup.controllers')) };
+}
+
 export interface RootlessCgroupOptions {
   resources?: LinuxResources;
   cgroupsPath?: string;
   fsRoot?: string;
   writable?: (dir: string, fsRoot: string) => boolean;
   warn: (message: string) => void;
+  /** v2: may the init be moved into this dir from the caller's cgroup (default: canMoveInto from /proc/self/cgroup's) */
+  movable?: (dir: string) => boolean;
+  /** v2: what the delegation hands on to a cgroup at this dir (default: delegatedControllers) */
+  delegated?: (dir: string, fsRoot: string) => { from: string; controllers: string[] };
 }
 
 export function rootlessCgroup(manager: CgroupManager, opts: RootlessCgroupOptions): CgroupManager {
@@ -56,11 +111,20 @@ export function rootlessCgroup(manager: CgroupManager, opts: RootlessCgroupOptio
   const writable = opts.writable ?? isCgroupWritable;
   const usable: Record<string, string> = {};
   const refused: string[] = [];
+  const joinable = (dir: string): boolean => {
+    if (manager.version === 1) return true;
+    if (opts.movable) return opts.movable(dir);
+    const from = callerCgroupPaths({ fsRoot })[''];
+    return from === undefined || canMoveInto(dir, from);
+  };
   for (const [controller, dir] of Object.entries(manager.paths)) {
-    if (writable(dir, fsRoot)) usable[controller] = dir;
+    if (writable(dir, fsRoot) && joinable(dir)) usable[controller] = dir;
     else refused.push(controller);
   }
-  if (refused.length === 0) return manager;
+  if (refused.length === 0) {
+    if (manager.version === 2) refuseUndelegated(manager.paths[''], fsRoot, opts);
+    return manager;
+  }
   const where = [...new Set(Object.values(manager.paths))].filter((d) => !Object.values(usable).includes(d));
   if (opts.cgroupsPath) {
     throw new TsrunError(
@@ -84,4 +148,19 @@ export function rootlessCgroup(manager: CgroupManager, opts: RootlessCgroupOptio
   }
   opts.warn(`rootless: cgroup hierarchies ${refused.join(', ')} are not writable and are skipped`);
   return cgroupManagerFromPaths(1, usable, fsRoot, { created: [] });
+}
+
+/** A limit whose v2 controller the delegated subtree does not hand on: refused by field, before anything is made. */
+function refuseUndelegated(dir: string, fsRoot: string, opts: RootlessCgroupOptions): void {
+  const needed = neededControllerFields(opts.resources);
+  if (needed.length === 0) return;
+  const { from, controllers } = (opts.delegated ?? delegatedControllers)(dir, fsRoot);
+  for (const need of needed) {
+    if (controllers.includes(need.controller)) continue;
+    throw new TsrunError(
+      `config.json ${need.pointer}: cannot set this limit rootless: the "${need.controller}" controller is not delegated to uid ${process.geteuid?.()} ` +
+        `("${from}" hands on ${controllers.length ? `only ${controllers.join(' ')}` : 'none'}; a systemd user session delegates what user@.service's Delegate= names)`,
+      { kind: 'config', pointer: need.pointer, code: 'EACCES' },
+    );
+  }
 }

@@ -9,7 +9,6 @@ import { loadBundle } from '../bundle/load.js';
 import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
 import { seccompState } from '../bundle/seccomp-plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
-import { cgroupResources } from '../bundle/device-policy.js';
 import type { Spec } from '../bundle/spec-types.js';
 import type { CgroupManager } from '../cgroups/index.js';
 import { TsrunError, fromSystemError, isGone, wrap } from '../errors.js';
@@ -105,12 +104,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   let systemd: SystemdCgroup | undefined;
   try {
     // before the record: without systemd, nothing but the state dir was made
-    if (opts.systemdCgroup) {
-      if (who.rootless) {
-        throw new TsrunError('--systemd-cgroup is not supported rootless yet (no driver for the user\'s systemd instance): leave it out', { kind: 'usage' });
-      }
-      systemd = await openSystemdCgroup(spec, opts.id);
-    }
+    if (opts.systemdCgroup) systemd = await openSystemdCgroup(spec, opts.id, { rootless: opts.rootlessCgroups, caller: who });
     const created = await createLocked(opts, spec, plan, lock, undo, who, systemd);
     if (ownTerminal) created.ptyMaster = await ownTerminal.master;
     return created;
@@ -135,7 +129,7 @@ async function createLocked(
   native.mkfifo(paths.fifo, 0o622);
 
   const { manager: cgroup, resources, shown } = systemd
-    ? { manager: systemd.manager, resources: cgroupResources(spec), shown: systemd.manager.paths }
+    ? { manager: systemd.manager, resources: systemd.resources, shown: systemd.manager.paths }
     : containerCgroup(spec, opts.id, opts.rootlessCgroups ?? who.rootless);
   // before the record names the cgroup: a delete --force of this container must never reach
   // processes that were there first (a systemd unit is new: systemd refuses a name in use)
@@ -154,7 +148,7 @@ async function createLocked(
     owner: '',
     annotations: spec.annotations,
     cgroup: systemd
-      ? { version: cgroup.version, paths: cgroup.paths, created: systemd.leafDirs, systemd: { unit: systemd.names.unit } }
+      ? { version: cgroup.version, paths: cgroup.paths, created: systemd.leafDirs, systemd: { unit: systemd.names.unit, user: systemd.user || undefined } }
       : { version: cgroup.version, paths: cgroup.paths, created: cgroup.missingDirs() },
     hooks: spec.hooks,
     process: spec.process,
