@@ -130,13 +130,15 @@ export async function startSystemdCgroup(sd: SystemdCgroup, spec: Spec, pid: num
 /** update: SetUnitProperties (runtime) with what is given, then the files. */
 export async function updateSystemdCgroup(record: ContainerRecord, manager: CgroupManager, resources: LinuxResources): Promise<void> {
   const { unit, user } = record.cgroup.systemd!;
+  // a user's instance, as at create: no device rules (only the host's root may set them)
+  const wanted = user ? rootlessResources(resources) : resources;
   const units = await connectUnits(user);
   try {
-    await units.setProperties(unit, resourceProperties(resources, await propsOptions(units, manager.version)));
+    await units.setProperties(unit, resourceProperties(wanted, await propsOptions(units, manager.version)));
   } finally {
     units.close();
   }
-  manager.apply(resources);
+  manager.apply(wanted);
 }
 
 /**
