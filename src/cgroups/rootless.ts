@@ -117,10 +117,19 @@ export function rootlessCgroup(manager: CgroupManager, opts: RootlessCgroupOptio
     const from = callerCgroupPaths({ fsRoot })[''];
     return from === undefined || canMoveInto(dir, from);
   };
+  // v2: a dir the user could make but not move the init into (the caller runs outside the delegation)
+  let unmovable = false;
   for (const [controller, dir] of Object.entries(manager.paths)) {
-    if (writable(dir, fsRoot) && joinable(dir)) usable[controller] = dir;
-    else refused.push(controller);
+    const canMake = writable(dir, fsRoot);
+    if (canMake && joinable(dir)) usable[controller] = dir;
+    else {
+      refused.push(controller);
+      unmovable ||= canMake;
+    }
   }
+  const why = unmovable
+    ? 'the init cannot be moved there from the caller\'s cgroup: the cgroup above both is not the user\'s; run inside the subtree systemd delegates, e.g. under systemd-run --user --scope'
+    : undefined;
   if (refused.length === 0) {
     if (manager.version === 2) refuseUndelegated(manager.paths[''], fsRoot, opts);
     return manager;
@@ -128,7 +137,7 @@ export function rootlessCgroup(manager: CgroupManager, opts: RootlessCgroupOptio
   const where = [...new Set(Object.values(manager.paths))].filter((d) => !Object.values(usable).includes(d));
   if (opts.cgroupsPath) {
     throw new TsrunError(
-      `rootless: the cgroup in linux.cgroupsPath cannot be made or joined by uid ${process.geteuid?.()}: no write access to ${where.map((d) => `"${d}"`).join(', ')}`,
+      `rootless: the cgroup in linux.cgroupsPath cannot be made or joined by uid ${process.geteuid?.()}: ${why ?? `no write access to ${where.map((d) => `"${d}"`).join(', ')}`}`,
       { kind: 'config', pointer: '/linux/cgroupsPath', code: 'EACCES' },
     );
   }
@@ -136,14 +145,14 @@ export function rootlessCgroup(manager: CgroupManager, opts: RootlessCgroupOptio
     if (manager.version === 2 || refused.includes(need.controller)) {
       throw new TsrunError(
         `config.json ${need.pointer}: cannot set this limit rootless: the container could not make or join a cgroup ` +
-          `(no write access to ${where.map((d) => `"${d}"`).join(', ')}; cgroup v2 with a delegated subtree, or no limits, is needed)`,
+          `(${why ?? `no write access to ${where.map((d) => `"${d}"`).join(', ')}`}; cgroup v2 with a delegated subtree, or no limits, is needed)`,
         { kind: 'config', pointer: need.pointer, code: 'EACCES' },
       );
     }
   }
   if (manager.version === 2 || Object.keys(usable).length === 0) {
     const shown = where.length > 2 ? `"${where[0]}" and ${where.length - 1} more` : where.map((d) => `"${d}"`).join(', ');
-    opts.warn(`rootless: no cgroup the user may write (${shown}): the container runs in the caller's cgroup, without limits`);
+    opts.warn(`rootless: no cgroup the user may write (${shown}${why ? `: ${why}` : ''}): the container runs in the caller's cgroup, without limits`);
     return new NoCgroup(manager.version);
   }
   opts.warn(`rootless: cgroup hierarchies ${refused.join(', ')} are not writable and are skipped`);

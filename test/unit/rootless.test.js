@@ -130,7 +130,8 @@ test('rootless: cgroups the user may not write are left out; all gone means none
 	assert.throws(() => rootlessCgroup(v2, { fsRoot: '/cg', resources: { pids: { limit: 5 } }, writable: () => false, warn }), /\/linux\/resources\/pids/);
 	// a dir the user may make but not move the init into (outside its delegation): none, or a refusal
 	assert.ok(rootlessCgroup(v2, { fsRoot: '/cg', writable: () => true, movable: () => false, warn }) instanceof NoCgroup);
-	assert.throws(() => rootlessCgroup(v2, { fsRoot: '/cg', resources: { pids: { limit: 5 } }, writable: () => true, movable: () => false, warn }), /\/linux\/resources\/pids/);
+	assert.match(warnings.at(-1), /no cgroup the user may write \("\/cg\/user\.slice\/c1": the init cannot be moved there from the caller's cgroup/);
+	assert.throws(() => rootlessCgroup(v2, { fsRoot: '/cg', resources: { pids: { limit: 5 } }, writable: () => true, movable: () => false, warn }), /\/linux\/resources\/pids: .*the init cannot be moved there .*systemd-run --user --scope/);
 });
 
 test('rootless v2: a limit is applied where the delegation hands its controller on, else refused naming the field', () => {
