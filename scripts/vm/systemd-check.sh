@@ -4,8 +4,9 @@
 # sd_booted() and runc's systemd driver look for), /sys/fs/cgroup is cgroup2 with nsdelegate (or,
 # with TSRUN_SYSTEMD_LAYOUT=hybrid, systemd's hybrid layout of v1 hierarchies), and
 # this job runs in its own unit's cgroup. Then the systemd cgroup driver's integration tests
-# (test/integration/systemd-cgroup.test.js), for tsrun and, to check the tests, for runc; a test
-# that skips there fails the lane, as one that fails does. Prints what it sees; exits 1 if a check
+# (test/integration/systemd-cgroup.test.js) and, on v2, the rootless ones under a user session
+# (rootless-systemd.test.js), for tsrun and, to check the tests, for runc; a test that skips there
+# fails the lane, as one that fails does. Prints what it sees; exits 1 if a check
 # or a test fails.
 set -uo pipefail
 bad=0
@@ -32,30 +33,37 @@ fi
 check "systemd answers on D-Bus" busctl --system --no-pager get-property org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager Version
 [ "$bad" -eq 0 ] || exit 1
 
+# The files: the systemd driver's, and on v2 the rootless ones under a user session (a user's
+# systemd instance delegates nothing on v1: they skip there by design).
+files=(test/integration/systemd-cgroup.test.js)
+[ "${TSRUN_SYSTEMD_LAYOUT:-v2}" = v2 ] && files+=(test/integration/rootless-systemd.test.js)
+
 # TAP: every test's line, "# SKIP" on a skipped one (node's summary does not count a skipped suite)
-suite() { # suite NAME [VAR=VALUE...]
-	local name=$1 log status=0
-	shift
+suite() { # suite NAME FILE [VAR=VALUE...]
+	local name=$1 file=$2 log status=0
+	shift 2
 	log=$(mktemp /tmp/systemd-check.XXXXXX)
-	echo "--- the systemd driver's tests with $name"
-	env "$@" node --test --test-reporter=tap --test-timeout=600000 test/integration/systemd-cgroup.test.js >"$log" 2>&1 || status=$?
+	echo "--- $file with $name"
+	env "$@" node --test --test-reporter=tap --test-timeout=600000 "$file" >"$log" 2>&1 || status=$?
 	sed 's/^/  /' "$log"
 	local passed failed skipped
 	passed=$(grep -cE '^ *ok [0-9]+ - ' "$log")
 	failed=$(grep -cE '^ *not ok [0-9]+ - ' "$log")
 	skipped=$(grep -cE '^ *ok [0-9]+ - .*# SKIP' "$log")
 	rm -f "$log"
-	echo "systemd driver tests ($name): ok $passed (skipped $skipped), not ok $failed, status $status"
-	if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then echo "FAIL the systemd driver's tests with $name"; bad=1; fi
-	if [ "$skipped" -ne 0 ]; then echo "FAIL $skipped test(s) skipped with $name: under systemd none may"; bad=1; fi
-	if [ "$passed" -eq 0 ]; then echo "FAIL no test ran with $name"; bad=1; fi
+	echo "$(basename "$file") ($name): ok $passed (skipped $skipped), not ok $failed, status $status"
+	if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then echo "FAIL $file with $name"; bad=1; fi
+	if [ "$skipped" -ne 0 ]; then echo "FAIL $skipped test(s) of $file skipped with $name: under systemd none may"; bad=1; fi
+	if [ "$passed" -eq 0 ]; then echo "FAIL no test of $file ran with $name"; bad=1; fi
 }
-suite tsrun
 runc=$(command -v runc || true)
-if [ -n "$runc" ]; then
-	suite "runc ($("$runc" --version | head -1))" TSRUN_TEST_RUNTIME="$runc"
-else
-	echo "FAIL runc is not installed: the tests cannot be checked against it"
-	bad=1
-fi
+for file in "${files[@]}"; do
+	suite tsrun "$file"
+	if [ -n "$runc" ]; then
+		suite "runc ($("$runc" --version | head -1))" "$file" TSRUN_TEST_RUNTIME="$runc"
+	else
+		echo "FAIL runc is not installed: $file cannot be checked against it"
+		bad=1
+	fi
+done
 exit $bad

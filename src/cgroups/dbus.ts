@@ -2,11 +2,14 @@
  * A D-Bus connection to systemd, over @homebridge/dbus-native (loaded only when the systemd cgroup
  * driver is used: src/lazy.ts). The system bus (DBUS_SYSTEM_BUS_ADDRESS, else
  * /run/dbus/system_bus_socket), and for root systemd's private socket /run/systemd/private when
- * there is no bus daemon, as runc (go-systemd) falls back. Calls are promises with a deadline;
+ * there is no bus daemon, as runc (go-systemd) falls back; rootless, the user's own bus. Calls are promises with a deadline;
  * signals are seen raw, so a signal that comes before the reply of the call that caused it is
  * not lost.
  */
+import { existsSync } from 'node:fs';
+import * as net from 'node:net';
 import { TsrunError } from '../errors.js';
+import { authenticateExternal, AuthenticatedStream, uidsToClaim, unixSocketOf } from './dbus-auth.js';
 import { loadDbus } from '../lazy.js';
 
 export const SYSTEM_BUS_SOCKET = '/run/dbus/system_bus_socket';
@@ -44,6 +47,8 @@ const SIGNAL = 4;
 interface NativeBus {
   connection: { on(ev: string, f: (x: never) => void): void; once(ev: string, f: (x: never) => void): void; end(): void; stream?: { destroy(): void } };
   invoke(msg: DbusCall, cb: (err: { name?: string; message?: string } | null, ...body: unknown[]) => void): void;
+  /** the unique name Hello gave this connection */
+  name?: string | null;
 }
 
 export class DbusConnection {
@@ -76,6 +81,63 @@ export class DbusConnection {
       }
     }
     throw new TsrunError(`systemd cgroup driver: cannot reach systemd over D-Bus (${tried.join('; ')})`, { kind: 'kernel' });
+  }
+
+  /**
+   * The caller's own bus, where its systemd user manager is (runc's rootless systemd driver):
+   * $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus when it exists. Authenticated by tsrun
+   * itself (dbus-auth.ts), so that a caller inside a user namespace is the user the bus knows.
+   */
+  static async connectUser(env: NodeJS.ProcessEnv = process.env): Promise<DbusConnection> {
+    const userBus = env.XDG_RUNTIME_DIR ? `${env.XDG_RUNTIME_DIR}/bus` : undefined;
+    const address = env.DBUS_SESSION_BUS_ADDRESS || (userBus && existsSync(userBus) ? `unix:path=${userBus}` : undefined);
+    if (!address) {
+      throw new TsrunError(
+        `systemd cgroup driver (rootless): no user bus: DBUS_SESSION_BUS_ADDRESS is not set and ${userBus ? `"${userBus}" does not exist` : 'neither is XDG_RUNTIME_DIR'}; ` +
+          'the user\'s systemd instance must run (loginctl enable-linger, or a login) with its D-Bus (dbus-user-session)',
+        { kind: 'kernel' },
+      );
+    }
+    const socketPath = unixSocketOf(address);
+    if (!socketPath) throw new TsrunError(`systemd cgroup driver (rootless): DBUS_SESSION_BUS_ADDRESS ${JSON.stringify(address)} names no unix socket`, { kind: 'usage' });
+    try {
+      const stream = await new Promise<AuthenticatedStream>((resolve, reject) => {
+        const socket = net.createConnection(socketPath);
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error('no answer'));
+        }, CONNECT_TIMEOUT_MS);
+        socket.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        socket.once('connect', () => {
+          authenticateExternal(socket, uidsToClaim()).then(
+            (guid) => {
+              clearTimeout(timer);
+              resolve(new AuthenticatedStream(socket, guid));
+            },
+            (err: Error) => {
+              clearTimeout(timer);
+              socket.destroy();
+              reject(err);
+            },
+          );
+        });
+      });
+      return await DbusConnection.open({ stream }, address, false);
+    } catch (err) {
+      throw new TsrunError(`systemd cgroup driver (rootless): cannot reach the user's systemd over D-Bus (${address}: ${(err as Error).message})`, { kind: 'kernel', cause: err });
+    }
+  }
+
+  /** The uid the bus daemon sees for this connection (runc's DetectUID: OwnerUID of the bus). */
+  async peerUid(): Promise<number> {
+    const dbus = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' };
+    // the reply to Hello, which names this connection, comes before that of any later call
+    if (!this.bus.name) await this.call({ ...dbus, member: 'GetId' });
+    const [uid] = await this.call({ ...dbus, member: 'GetConnectionUnixUser', signature: 's', body: [this.bus.name] });
+    return Number(uid);
   }
 
   private static open(opts: Record<string, unknown>, address: string, direct: boolean): Promise<DbusConnection> {

@@ -10,7 +10,7 @@ import type { CgroupBpf } from './bpf.js';
 import type { OomWatch } from './oom.js';
 import type { Stats } from './stats-types.js';
 import { CGROUP2_SUPER_MAGIC, realCgroupFs, type CgroupFs } from './fs.js';
-import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount } from './paths.js';
+import { hierarchyDir, isUnder, parseMountinfo, parseProcCgroup, resolveCgroupsPath, type CgroupMount, type ResolvedCgroupsPath } from './paths.js';
 import type { ManagerOptions } from './common.js';
 import { NoCgroup } from './none.js';
 import { V1Manager } from './v1.js';
@@ -118,7 +118,7 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
       const m = parseMountinfo(readProc('mountinfo')).find((x) => x.fsType === 'cgroup2' && x.mountPoint === fsRoot);
       if (m) mount = m;
     }
-    return new V2Manager(hierarchyDir(mount, resolved, own.get(''), 'cgroup v2'), mopts);
+    return new V2Manager(hierarchyDir(mount, resolved, v2RelativeBase(own.get(''), mount), 'cgroup v2'), mopts);
   }
 
   const mounts = parseMountinfo(readProc('mountinfo')).filter((m) => m.fsType === 'cgroup' && m.controllers.length > 0);
@@ -181,6 +181,38 @@ export function cgroupManagerFromPaths(
     return new V2Manager(paths[''], mopts);
   }
   return new V1Manager(paths, mopts);
+}
+
+/**
+ * runc's fs2 rule for a relative path on cgroup v2: below the parent of tsrun's own cgroup, not the
+ * cgroup itself, which holds tsrun (and often its caller's shell), and a cgroup with processes
+ * cannot hand controllers to a child. The mount's root is as far up as it goes.
+ */
+function v2RelativeBase(own: string | undefined, mount: CgroupMount): string | undefined {
+  if (own === undefined || own === mount.root) return own;
+  return path.posix.dirname(own);
+}
+
+/**
+ * The caller's own cgroup dirs (v2: "" → its one dir; v1: per controller): where a container that
+ * has no cgroup of its own runs, and what its `cgroup` mount shows.
+ */
+export function callerCgroupPaths(opts: Pick<OpenCgroupOptions, 'fsRoot' | 'procRoot' | 'fs'> = {}): Record<string, string> {
+  const fs = opts.fs ?? realCgroupFs;
+  const procRoot = stripSlash(opts.procRoot ?? '/proc');
+  const fsRoot = stripSlash(opts.fsRoot ?? DEFAULT_FS_ROOT);
+  const own = parseProcCgroup(fs.readFile(path.posix.join(procRoot, 'self', 'cgroup')));
+  const mounts = parseMountinfo(fs.readFile(path.posix.join(procRoot, 'self', 'mountinfo')));
+  const here: ResolvedCgroupsPath = { absolute: false, rel: '' };
+  const paths: Record<string, string> = {};
+  for (const m of mounts) {
+    if (!isUnder(fsRoot, m.mountPoint)) continue;
+    for (const key of m.fsType === 'cgroup2' ? [''] : m.controllers) {
+      const cg = own.get(key);
+      if (cg !== undefined && paths[key] === undefined) paths[key] = hierarchyDir(m, here, cg, key || 'cgroup2');
+    }
+  }
+  return paths;
 }
 
 function stripSlash(p: string): string {

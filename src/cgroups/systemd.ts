@@ -33,12 +33,18 @@ export class SystemdUnits {
     });
   }
 
-  /** Connects and subscribes to job signals; a clear error when systemd is not running or not reachable. */
-  static async connect(): Promise<SystemdUnits> {
+  /**
+   * Connects and subscribes to job signals; a clear error when systemd is not running or not
+   * reachable. `user`: the caller's own systemd instance, over its user bus (rootless).
+   */
+  static async connect(user = false): Promise<SystemdUnits> {
     if (!existsSync(SYSTEMD_RUNTIME_DIR)) {
       throw new TsrunError(`systemd cgroup driver: systemd is not running as init (no ${SYSTEMD_RUNTIME_DIR}); run without --systemd-cgroup`, { kind: 'kernel' });
     }
-    const conn = await DbusConnection.connectSystem();
+    return SystemdUnits.subscribe(user ? await DbusConnection.connectUser() : await DbusConnection.connectSystem());
+  }
+
+  private static async subscribe(conn: DbusConnection): Promise<SystemdUnits> {
     try {
       await conn.addMatch(`type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`);
       await conn.call(manager('Subscribe'));
@@ -51,6 +57,23 @@ export class SystemdUnits {
 
   close(): void {
     this.conn.close();
+  }
+
+  /** The uid the bus sees for tsrun (its uid outside a user namespace tsrun runs in). */
+  peerUid(): Promise<number> {
+    return this.conn.peerUid();
+  }
+
+  /** The manager's own cgroup: "/" for the system's, e.g. "/user.slice/user-1000.slice/user@1000.service" for a user's. */
+  async managerControlGroup(): Promise<string> {
+    try {
+      const [v] = await this.conn.call({
+        destination: SYSTEMD, path: MANAGER_PATH, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [MANAGER, 'ControlGroup'],
+      });
+      return String(variantValue(v)) || '/';
+    } catch (err) {
+      throw new TsrunError(`systemd cgroup driver: read the manager's ControlGroup: ${(err as Error).message}`, { kind: 'kernel', cause: err });
+    }
   }
 
   /** systemd's version number (e.g. 252 of "252.36-1~deb12u1"); 0 if it cannot be read */

@@ -98,7 +98,8 @@ const ROOTLESS_HELP = [
   '  state in $XDG_RUNTIME_DIR/tsrun; `tsrun spec --rootless` writes a config that maps root to you.',
   '  Your own uid/gid is mapped directly, wider ranges through newuidmap/newgidmap (/etc/subuid, /etc/subgid).',
   '  Cgroups: only ones you may write (cgroup v2 delegation); without one the container runs in yours, and',
-  '  a limit that needs one is refused. Device nodes are bound from the host; locked mount flags are kept;',
+  '  a limit that needs one is refused; --systemd-cgroup uses your systemd instance (its bus, cgroup v2).',
+  '  Device nodes are bound from the host; locked mount flags are kept;',
   '  sysfs without a network namespace of its own is the host\'s /sys. Refused by field: rlimits above your',
   '  hard limit, oom_score_adj below yours, additionalGids where setgroups is denied.',
 ].join('\n');

@@ -1,6 +1,5 @@
 /** The cgroup of a container: opened for a create (rootless: what the user may write), or re-opened from its record. */
-import { cgroupManagerFromPaths, openCgroupManager, rootlessCgroup, rootlessResources, type CgroupManager } from '../cgroups/index.js';
-import { posix } from 'node:path';
+import { callerCgroupPaths, cgroupManagerFromPaths, openCgroupManager, rootlessCgroup, rootlessResources, type CgroupManager } from '../cgroups/index.js';
 import { cgroupResources } from '../bundle/device-policy.js';
 import type { LinuxResources, Spec } from '../bundle/spec-types.js';
 import { log } from '../log.js';
@@ -22,15 +21,15 @@ export interface ContainerCgroup {
 /** rootless: cgroups the caller may not write are left out, as runc's rootless cgroup manager does */
 export function containerCgroup(spec: Spec, id: string, rootless: boolean): ContainerCgroup {
   const cgroupsPath = spec.linux?.cgroupsPath;
-  const manager = openCgroupManager({ cgroupsPath, id });
-  if (!rootless) return { manager, resources: cgroupResources(spec), shown: manager.paths };
+  if (!rootless) {
+    const manager = openCgroupManager({ cgroupsPath, id });
+    return { manager, resources: cgroupResources(spec), shown: manager.paths };
+  }
+  // runc's rootless default: the id relative to the caller's cgroup (v2: its parent), which lies in
+  // the subtree a systemd user session delegates when the caller runs there; never the root's /<id>
+  const manager = openCgroupManager({ cgroupsPath: cgroupsPath || id, id });
   const resources = rootlessResources(spec.linux?.resources);
   const chosen = rootlessCgroup(manager, { resources, cgroupsPath, warn: (m) => log.warn(m) });
-  return { manager: chosen, resources, shown: Object.keys(chosen.paths).length ? chosen.paths : callersCgroup(id) };
+  return { manager: chosen, resources, shown: Object.keys(chosen.paths).length ? chosen.paths : callerCgroupPaths() };
 }
 
-/** The caller's own cgroup dirs: a relative cgroupsPath lies under them, so its parent is theirs. */
-function callersCgroup(id: string): Record<string, string> {
-  const below = openCgroupManager({ cgroupsPath: id, id }).paths;
-  return Object.fromEntries(Object.entries(below).map(([controller, dir]) => [controller, posix.dirname(dir)]));
-}

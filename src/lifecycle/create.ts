@@ -10,7 +10,6 @@ import { loadBundle } from '../bundle/load.js';
 import { buildPlan, type ContainerPlan } from '../bundle/plan.js';
 import { seccompState } from '../bundle/seccomp-plan.js';
 import { expandCgroupMounts } from '../bundle/cgroup-mounts.js';
-import { cgroupResources } from '../bundle/device-policy.js';
 import type { Spec } from '../bundle/spec-types.js';
 import type { CgroupManager } from '../cgroups/index.js';
 import { TsrunError, fromSystemError, isGone, wrap } from '../errors.js';
@@ -108,12 +107,7 @@ export async function createContainer(opts: CreateOptions): Promise<CreatedConta
   let systemd: SystemdCgroup | undefined;
   try {
     // before the record: without systemd, nothing but the state dir was made
-    if (opts.systemdCgroup) {
-      if (who.rootless) {
-        throw new TsrunError('--systemd-cgroup is not supported rootless yet (no driver for the user\'s systemd instance): leave it out', { kind: 'usage' });
-      }
-      systemd = await openSystemdCgroup(spec, opts.id);
-    }
+    if (opts.systemdCgroup) systemd = await openSystemdCgroup(spec, opts.id, { rootless: opts.rootlessCgroups, caller: who });
     const created = await createLocked(opts, spec, plan, lock, undo, who, systemd);
     if (ownTerminal) created.ptyMaster = await ownTerminal.master;
     return created;
@@ -142,7 +136,7 @@ async function createLocked(
   undo.push('init helper', async () => (await spawning.catch(() => undefined))?.abort());
 
   const { manager: cgroup, resources, shown } = systemd
-    ? { manager: systemd.manager, resources: cgroupResources(spec), shown: systemd.manager.paths }
+    ? { manager: systemd.manager, resources: systemd.resources, shown: systemd.manager.paths }
     : containerCgroup(spec, opts.id, opts.rootlessCgroups ?? who.rootless);
   // before the record names the cgroup: a delete --force of this container must never reach
   // processes that were there first (a systemd unit is new: systemd refuses a name in use)
@@ -161,7 +155,7 @@ async function createLocked(
     owner: '',
     annotations: spec.annotations,
     cgroup: systemd
-      ? { version: cgroup.version, paths: cgroup.paths, created: systemd.leafDirs, systemd: { unit: systemd.names.unit } }
+      ? { version: cgroup.version, paths: cgroup.paths, created: systemd.leafDirs, systemd: { unit: systemd.names.unit, user: systemd.user || undefined } }
       : { version: cgroup.version, paths: cgroup.paths, created: cgroup.missingDirs() },
     hooks: spec.hooks,
     process: spec.process,

@@ -62,7 +62,7 @@ async function destroyContainer(record: ContainerRecord): Promise<void> {
   // Without a pid namespace, processes can outlive the init: they go too.
   signalAll(record, SIGKILL);
   // systemd removes its unit's cgroup; what is left (v1 hierarchies systemd does not manage) goes below
-  if (record.cgroup.systemd) await stopSystemdUnit(record.cgroup.systemd.unit);
+  if (record.cgroup.systemd) await stopSystemdUnit(record.cgroup.systemd.unit, undefined, record.cgroup.systemd.user);
   cgroup.destroy();
   // Without a mount namespace the container's mounts are ours: runc leaves them, we do not.
   if (record.hostMounts) unmountBelow(record.rootfs, record.hostMounts.before);

@@ -44,7 +44,7 @@ export function features(): object {
     linux: {
       namespaces: Object.keys(namespaceFlags).sort(),
       capabilities: Object.keys(capabilityNumbers),
-      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: true, rdma: false },
       seccomp: seccompFeatures(),
       // As runc: whether tsrun can apply them (the spec: irrelevant to what this host has).
       apparmor: { enabled: true },
@@ -58,7 +58,7 @@ export function features(): object {
       'io.github.tsrun.version': TSRUN_VERSION,
       // what a rootless caller gets (README "Rootless"): features.md leaves this to annotations
       'io.github.tsrun.rootless': 'true',
-      'io.github.tsrun.rootless.cgroup': 'writable hierarchies only (v2: a delegated subtree); none without, and then a limit is refused; no device rules; no systemd driver',
+      'io.github.tsrun.rootless.cgroup': 'writable hierarchies only (v2: the subtree a systemd user session delegates, its controllers only); none without, and then a limit is refused; no device rules; --systemd-cgroup: the user\'s systemd instance over its bus (v2)',
       'io.github.tsrun.rootless.idmap': 'the caller\'s own uid/gid directly (setgroups denied), other ranges through newuidmap/newgidmap',
       'io.github.tsrun.rootless.mounts': 'device nodes bound from the host; locked bind flags kept on remount; sysfs without an own network namespace bound from the host',
     },

@@ -12,6 +12,9 @@ import { systemdUnitNames, type SystemdUnitNames } from '../cgroups/systemd-name
 import { resourceProperties, unitProperties } from '../cgroups/systemd-props.js';
 import type { SystemdUnits } from '../cgroups/systemd.js';
 import { TsrunError } from '../errors.js';
+import { cgroupResources } from '../bundle/device-policy.js';
+import { rootlessResources } from '../cgroups/index.js';
+import type { Caller } from '../rootless.js';
 import { log } from '../log.js';
 import type { ContainerRecord } from '../state/store.js';
 
@@ -19,29 +22,78 @@ export interface SystemdCgroup {
   units: SystemdUnits;
   id: string;
   names: SystemdUnitNames;
+  /** the unit's cgroup below the hierarchy's root: the manager's own cgroup (a user's) and the unit's path in it */
+  cgroupPath: string;
+  /** the caller's own systemd instance, over its user bus (rootless) */
+  user: boolean;
   manager: CgroupManager;
+  /** what create writes: linux.resources with runc's fixed device rules; rootless, without device rules */
+  resources: LinuxResources;
   /** the unit's own dirs, removed by delete if systemd left them */
   leafDirs: string[];
 }
 
-/** Connects to systemd (a clear error when it is not running) and opens the manager at the unit's cgroup. */
-export async function openSystemdCgroup(spec: Spec, id: string): Promise<SystemdCgroup> {
-  const names = systemdUnitNames(spec.linux?.cgroupsPath, id);
-  // annotations are checked before anything is asked of systemd
+export interface SystemdCgroupOptions {
+  /** the global --rootless (undefined: auto) */
+  rootless?: boolean;
+  caller: Caller;
+}
+
+/**
+ * Connects to systemd (a clear error when it is not running) and opens the manager at the unit's
+ * cgroup. Rootless, that is the user's systemd instance, as runc's: the unit in its user.slice,
+ * below the instance's own cgroup (its ControlGroup), on cgroup v2 only.
+ */
+export async function openSystemdCgroup(spec: Spec, id: string, opts: SystemdCgroupOptions): Promise<SystemdCgroup> {
+  // the names and annotations are checked before anything is asked of systemd
+  systemdUnitNames(spec.linux?.cgroupsPath, id);
   annotationProperties(spec.annotations);
-  const units = await connectUnits();
+  const version = detectCgroupVersion();
+  const { units, user } = await connectFor(opts, version);
   try {
-    const manager = openCgroupManager({ cgroupsPath: names.cgroupPath, id, version: detectCgroupVersion() });
-    return { units, id, names, manager, leafDirs: [...new Set(Object.values(manager.paths))] };
+    const names = systemdUnitNames(spec.linux?.cgroupsPath, id, user);
+    const base = user ? await units.managerControlGroup() : '/';
+    const cgroupPath = base === '/' ? names.cgroupPath : `${base}${names.cgroupPath}`;
+    const manager = openCgroupManager({ cgroupsPath: cgroupPath, id, version });
+    const resources = user ? rootlessResources(spec.linux?.resources) : cgroupResources(spec);
+    return { units, id, names, cgroupPath, user, manager, resources, leafDirs: [...new Set(Object.values(manager.paths))] };
   } catch (err) {
     units.close();
     throw err;
   }
 }
 
-async function connectUnits(): Promise<SystemdUnits> {
+/**
+ * runc's choice of manager (shouldUseRootlessCgroupManager): the user's for a caller that is not
+ * root; for root of a user namespace, the user's when its bus knows tsrun as a user other than
+ * root (runc: busctl's OwnerUID), else the system's (a systemd of that namespace's own).
+ */
+async function connectFor(opts: SystemdCgroupOptions, version: 1 | 2): Promise<{ units: SystemdUnits; user: boolean }> {
+  const who = opts.caller;
+  let user = opts.rootless ?? who.euid !== 0;
+  if (opts.rootless === undefined && !user && who.inUserNamespace) {
+    try {
+      const units = await connectUnits(true);
+      if ((await units.peerUid()) !== 0) return { units: checkUserVersion(units, version), user: true };
+      units.close();
+    } catch {
+      // no user bus: the system's systemd, as runc assumes when busctl fails
+    }
+    user = false;
+  }
+  const units = await connectUnits(user);
+  return { units: user ? checkUserVersion(units, version) : units, user };
+}
+
+function checkUserVersion(units: SystemdUnits, version: 1 | 2): SystemdUnits {
+  if (version === 2) return units;
+  units.close();
+  throw new TsrunError('systemd cgroup driver: rootless needs cgroup v2 (a user\'s systemd instance has no cgroup v1 hierarchy of its own to delegate): run without --systemd-cgroup', { kind: 'kernel' });
+}
+
+async function connectUnits(user = false): Promise<SystemdUnits> {
   const { SystemdUnits } = await import('../cgroups/systemd.js');
-  return SystemdUnits.connect();
+  return SystemdUnits.connect(user);
 }
 
 /**
@@ -63,11 +115,11 @@ export async function startSystemdCgroup(sd: SystemdCgroup, spec: Spec, pid: num
     manager.create(resources);
     manager.addProcess(pid);
   } else {
-    const controlGroup = (await units.controlGroup(names.unit)) ?? names.cgroupPath;
+    const controlGroup = (await units.controlGroup(names.unit)) ?? sd.cgroupPath;
     const actual = parseProcCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).get('');
-    if (actual !== controlGroup || controlGroup !== names.cgroupPath) {
+    if (actual !== controlGroup || controlGroup !== sd.cgroupPath) {
       throw new TsrunError(
-        `systemd cgroup driver: the init is in ${JSON.stringify(actual)}, unit ${names.unit} has ControlGroup ${JSON.stringify(controlGroup)}, expected ${JSON.stringify(names.cgroupPath)}`,
+        `systemd cgroup driver: the init is in ${JSON.stringify(actual)}, unit ${names.unit} has ControlGroup ${JSON.stringify(controlGroup)}, expected ${JSON.stringify(sd.cgroupPath)}`,
         { kind: 'kernel' },
       );
     }
@@ -77,19 +129,24 @@ export async function startSystemdCgroup(sd: SystemdCgroup, spec: Spec, pid: num
 
 /** update: SetUnitProperties (runtime) with what is given, then the files. */
 export async function updateSystemdCgroup(record: ContainerRecord, manager: CgroupManager, resources: LinuxResources): Promise<void> {
-  const unit = record.cgroup.systemd!.unit;
-  const units = await connectUnits();
+  const { unit, user } = record.cgroup.systemd!;
+  // a user's instance, as at create: no device rules (only the host's root may set them)
+  const wanted = user ? rootlessResources(resources) : resources;
+  const units = await connectUnits(user);
   try {
-    await units.setProperties(unit, resourceProperties(resources, await propsOptions(units, manager.version)));
+    await units.setProperties(unit, resourceProperties(wanted, await propsOptions(units, manager.version)));
   } finally {
     units.close();
   }
-  manager.apply(resources);
+  manager.apply(wanted);
 }
 
-/** delete (and a failed create): the unit stopped and waited for; what systemd left is removed by the caller. */
-export async function stopSystemdUnit(unit: string, units?: SystemdUnits): Promise<void> {
-  const own = units ?? (await connectUnits());
+/**
+ * delete (and a failed create): the unit stopped and waited for; what systemd left is removed by
+ * the caller. Without `units`, a connection to the system's or (`user`) the caller's own systemd.
+ */
+export async function stopSystemdUnit(unit: string, units?: SystemdUnits, user = false): Promise<void> {
+  const own = units ?? (await connectUnits(user));
   try {
     await own.stopUnit(unit);
   } finally {

@@ -29,7 +29,7 @@ export interface ContainerRecord {
     paths: Record<string, string>;
     created: string[];
     /** --systemd-cgroup: the transient unit that holds the cgroup (update sets its properties, delete stops it) */
-    systemd?: { unit: string };
+    systemd?: { unit: string; /** the caller's own systemd instance (rootless), reached over its user bus */ user?: boolean };
   };
   /** poststart and poststop run after create has returned, from the config as it was then */
   hooks?: Hooks;

@@ -126,8 +126,29 @@ test('rootless: cgroups the user may not write are left out; all gone means none
 	);
 	assert.throws(() => rootlessCgroup(v1(), { fsRoot: '/cg', cgroupsPath: '/mine/c1', writable: () => false, warn }), /linux\.cgroupsPath cannot be made or joined/);
 	const v2 = cgroupManagerFromPaths(2, { '': '/cg/user.slice/c1' }, '/cg', { created: [] });
-	assert.equal(rootlessCgroup(v2, { fsRoot: '/cg', writable: () => true, warn }), v2, 'a delegated subtree is used as it is');
+	assert.equal(rootlessCgroup(v2, { fsRoot: '/cg', writable: () => true, movable: () => true, warn }), v2, 'a delegated subtree is used as it is');
 	assert.throws(() => rootlessCgroup(v2, { fsRoot: '/cg', resources: { pids: { limit: 5 } }, writable: () => false, warn }), /\/linux\/resources\/pids/);
+	// a dir the user may make but not move the init into (outside its delegation): none, or a refusal
+	assert.ok(rootlessCgroup(v2, { fsRoot: '/cg', writable: () => true, movable: () => false, warn }) instanceof NoCgroup);
+	assert.match(warnings.at(-1), /no cgroup the user may write \("\/cg\/user\.slice\/c1": the init cannot be moved there from the caller's cgroup/);
+	assert.throws(() => rootlessCgroup(v2, { fsRoot: '/cg', resources: { pids: { limit: 5 } }, writable: () => true, movable: () => false, warn }), /\/linux\/resources\/pids: .*the init cannot be moved there .*systemd-run --user --scope/);
+});
+
+test('rootless v2: a limit is applied where the delegation hands its controller on, else refused naming the field', () => {
+	const warn = () => {};
+	const v2 = () => cgroupManagerFromPaths(2, { '': '/cg/u/app.slice/c1' }, '/cg', { created: [] });
+	const delegated = () => ({ from: '/cg/u', controllers: ['cpu', 'memory', 'pids'] });
+	const opts = { fsRoot: '/cg', writable: () => true, movable: () => true, delegated, warn };
+	const m = v2();
+	assert.equal(rootlessCgroup(m, { ...opts, resources: { memory: { limit: 1 << 26 }, pids: { limit: 50 }, cpu: { quota: 5000 } } }), m);
+	assert.throws(
+		() => rootlessCgroup(v2(), { ...opts, resources: { memory: { limit: 1 << 26 }, cpu: { cpus: '0' } } }),
+		(err) => err.pointer === '/linux/resources/cpu/cpus' && /config\.json \/linux\/resources\/cpu\/cpus: cannot set this limit rootless: the "cpuset" controller is not delegated .*"\/cg\/u" hands on only cpu memory pids/.test(err.message),
+	);
+	assert.throws(() => rootlessCgroup(v2(), { ...opts, resources: { blockIO: { weight: 100 } } }), (err) => err.pointer === '/linux/resources/blockIO');
+	assert.throws(() => rootlessCgroup(v2(), { ...opts, resources: { unified: { 'io.max': 'x' } } }), (err) => err.pointer === '/linux/resources/unified/io.max');
+	// zeros that mean "unset" need nothing
+	assert.doesNotThrow(() => rootlessCgroup(v2(), { ...opts, resources: { cpu: { cpus: '' } } }));
 });
 
 test('rootless: a container without a cgroup refuses what needs one and re-opens from its record as none', () => {
