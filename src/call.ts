@@ -97,6 +97,12 @@ export function runAsCall<T>(call: Call, fn: () => Promise<T>): Promise<T> {
   return storage.run(call, fn);
 }
 
+/** The caller's /proc entry: "self" in its own process, the door's pid in the engine. */
+export function callerProc(): string {
+  const { pid } = currentCall();
+  return pid === process.pid ? 'self' : String(pid);
+}
+
 /** A path from the caller's command line, absolute (relative ones are the caller's cwd's, as runc). */
 export function callerPath(p: string): string {
   return path.resolve(currentCall().cwd, p);

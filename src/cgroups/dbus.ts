@@ -6,6 +6,7 @@
  * signals are seen raw, so a signal that comes before the reply of the call that caused it is
  * not lost.
  */
+import { currentCall } from '../call.js';
 import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import { TsrunError } from '../errors.js';
@@ -64,9 +65,9 @@ export class DbusConnection {
   }
 
   /** The system bus, else (root only) systemd's private socket; the error names both when neither answers. */
-  static async connectSystem(): Promise<DbusConnection> {
-    const env = process.env.DBUS_SYSTEM_BUS_ADDRESS;
-    const busAddress = env || `unix:path=${SYSTEM_BUS_SOCKET}`;
+  static async connectSystem(env: NodeJS.ProcessEnv = currentCall().env): Promise<DbusConnection> {
+    const fromEnv = env.DBUS_SYSTEM_BUS_ADDRESS;
+    const busAddress = fromEnv || `unix:path=${SYSTEM_BUS_SOCKET}`;
     const tried: string[] = [];
     try {
       return await DbusConnection.open({ busAddress }, busAddress, false);
@@ -88,7 +89,7 @@ export class DbusConnection {
    * $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus when it exists. Authenticated by tsrun
    * itself (dbus-auth.ts), so that a caller inside a user namespace is the user the bus knows.
    */
-  static async connectUser(env: NodeJS.ProcessEnv = process.env): Promise<DbusConnection> {
+  static async connectUser(env: NodeJS.ProcessEnv = currentCall().env): Promise<DbusConnection> {
     const userBus = env.XDG_RUNTIME_DIR ? `${env.XDG_RUNTIME_DIR}/bus` : undefined;
     const address = env.DBUS_SESSION_BUS_ADDRESS || (userBus && existsSync(userBus) ? `unix:path=${userBus}` : undefined);
     if (!address) {

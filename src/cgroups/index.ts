@@ -3,6 +3,7 @@
  * runc's cgroupfs driver; under --systemd-cgroup they write what systemd has no unit property for
  * (src/lifecycle/systemd-cgroup.ts).
  */
+import { callerProc } from '../call.js';
 import * as path from 'node:path';
 import { fromSystemError, TsrunError } from '../errors.js';
 import type { LinuxResources } from '../bundle/spec-types.js';
@@ -67,7 +68,7 @@ export interface OpenCgroupOptions {
   id: string;
   /** default /sys/fs/cgroup */
   fsRoot?: string;
-  /** default /proc: self/mountinfo and self/cgroup are read from here */
+  /** default /proc: the caller's mountinfo and cgroup are read from here (self in-process, the door's in the engine) */
   procRoot?: string;
   fs?: CgroupFs;
   /** v2 device programs (default: bpf(2) through the addon) */
@@ -102,7 +103,7 @@ export function openCgroupManager(opts: OpenCgroupOptions): CgroupManager {
     fsRoot, fs, bpf: opts.bpf, destroyBudgetMs: opts.destroyBudgetMs, freezeTimeoutMs: opts.freezeTimeoutMs, warn: opts.warn,
   };
   const readProc = (name: string): string => {
-    const p = path.posix.join(procRoot, 'self', name);
+    const p = path.posix.join(procRoot, callerProc(), name);
     try {
       return fs.readFile(p);
     } catch (err) {
@@ -201,8 +202,8 @@ export function callerCgroupPaths(opts: Pick<OpenCgroupOptions, 'fsRoot' | 'proc
   const fs = opts.fs ?? realCgroupFs;
   const procRoot = stripSlash(opts.procRoot ?? '/proc');
   const fsRoot = stripSlash(opts.fsRoot ?? DEFAULT_FS_ROOT);
-  const own = parseProcCgroup(fs.readFile(path.posix.join(procRoot, 'self', 'cgroup')));
-  const mounts = parseMountinfo(fs.readFile(path.posix.join(procRoot, 'self', 'mountinfo')));
+  const own = parseProcCgroup(fs.readFile(path.posix.join(procRoot, callerProc(), 'cgroup')));
+  const mounts = parseMountinfo(fs.readFile(path.posix.join(procRoot, callerProc(), 'mountinfo')));
   const here: ResolvedCgroupsPath = { absolute: false, rel: '' };
   const paths: Record<string, string> = {};
   for (const m of mounts) {

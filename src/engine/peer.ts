@@ -1,7 +1,7 @@
 /**
  * Whether a door's caller can be served by this engine: the engine runs a command as the caller's
  * own process would only when the two share what a command or its hooks see of the process itself
- * — every namespace, the credentials (uid, gid, groups, capabilities, no_new_privs, seccomp), the
+ * — every namespace, the root directory, the credentials (uid, gid, groups, capabilities, no_new_privs, seccomp), the
  * rlimits and the umask. Anything else (a caller in a container, another user, a tightened shell)
  * is served in-process by the door, exactly as without an engine. Files under /proc/<pid> of the
  * door (SO_PEERCRED's pid, which is blocked on the reply and so alive) are read synchronously:
@@ -20,7 +20,8 @@ export function processIdentity(proc: string): string {
   const status = readFileSync(`${proc}/status`, 'utf8')
     .split('\n')
     .filter((l) => STATUS_FIELDS.includes(l.slice(0, l.indexOf(':'))));
-  return [...namespaces, ...status, readFileSync(`${proc}/limits`, 'utf8')].join('\n');
+  // a chrooted caller shares the mount namespace but not its paths
+  return [...namespaces, `root=${readlinkSync(`${proc}/root`)}`, ...status, readFileSync(`${proc}/limits`, 'utf8')].join('\n');
 }
 
 /** Why the door's caller (pid, uid, umask) must be served in-process, or undefined when the engine can serve it. */

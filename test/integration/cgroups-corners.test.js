@@ -210,3 +210,28 @@ test('create: an empty device access, or one with none of r, w and m, is refused
 		assert.deepEqual(cgroupDirs(c.cgroupsPath), [], `nothing left for access ${JSON.stringify(access)}`);
 	}
 });
+
+test('create: a relative cgroupsPath lies below the caller\'s own cgroup (v1), or its parent (v2), as runc\'s', { skip: needsRoot, timeout: 300_000 }, async (t) => {
+	const c = await setup(t, { args: ['sleep', '1000'] });
+	const rel = `${c.id}-relative`;
+	c.config.linux.cgroupsPath = rel;
+	// the runtime is the test's child, in the test's cgroups (through the engine too: not the engine's)
+	const own = new Map(read('/proc/self/cgroup').trim().split('\n').map((l) => [l.split(':')[1], l.split(':').slice(2).join(':')]));
+	const { pid } = await c.create();
+	const initCgroup = read(`/proc/${pid}/cgroup`);
+	let dir;
+	if (isCgroupV1) {
+		const ownPids = [...own].find(([controllers]) => controllers.split(',').includes('pids'))[1];
+		const expected = path.posix.join(ownPids, rel);
+		assert.equal(/^\d+:pids:(.*)$/m.exec(initCgroup)[1], expected);
+		dir = path.join(CGROUP_ROOT, 'pids', expected);
+	} else {
+		const ownV2 = own.get('');
+		const expected = path.posix.join(ownV2 === '/' ? '/' : path.posix.dirname(ownV2), rel);
+		assert.equal(/^0::(.*)$/m.exec(initCgroup)[1], expected);
+		dir = path.join(CGROUP_ROOT, expected);
+	}
+	assert.ok(fs.existsSync(dir), dir);
+	await c.delete(c.id, { force: true });
+	assert.equal(fs.existsSync(dir), false, `${dir} removed by delete`);
+});
