@@ -26,7 +26,7 @@ import { execCgroupDirs, parseSubCgroupArgs } from '../cgroups/sub-cgroup.js';
 import { recordedCgroup } from './cgroup.js';
 import { writePidFile } from './create.js';
 import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
-import { exitCodeOf, waitInForeground } from './run.js';
+import { exitCodeOf, holdForeground } from './run.js';
 import { containerStatus, hookState } from './status.js';
 import { Undo } from './undo.js';
 
@@ -193,13 +193,16 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
     } catch (err) {
       throw wrap(err, "add the process to the container's cgroup");
     }
+    // held before it runs: a signal that comes once the process runs (it may say so at once) is its
+    const foreground = opts.detach ? undefined : holdForeground(pid, startTime);
+    if (foreground) undo.push('foreground signals', () => foreground.release());
     const cont = new RecordWriter();
     if (plan.seccomp?.listener) cont.add('SeccompState', { json: seccompState(plan.seccomp.listener, pid, hookState(record, 'running')) });
     started.channel.send(Msg.Continue, cont.bytes());
     await started.channel.expect(Msg.Ready, 'set up the process', HANDSHAKE_TIMEOUT_MS);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     unlock();
-    if (opts.detach) {
+    if (!foreground) {
       proc.close();
       started.channel.close();
       undo.commit();
@@ -209,7 +212,7 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
       .expect(Msg.Exit, 'wait for the process', 2 ** 31 - 1)
       .then((payload) => new FieldReader(payload).i32());
     const master = terminal ? await terminal.master : undefined;
-    const code = exitCodeOf(await waitInForeground(pid, startTime, waitStatus, master, () => started.channel.close()));
+    const code = exitCodeOf(await foreground.wait(waitStatus, master, () => started.channel.close()));
     undo.commit();
     proc.close();
     return code;
