@@ -103,7 +103,9 @@ export function callerProc(): string {
   return pid === process.pid ? 'self' : String(pid);
 }
 
-/** A path from the caller's command line, absolute (relative ones are the caller's cwd's, as runc). */
-export function callerPath(p: string): string {
-  return path.resolve(currentCall().cwd, p);
+/** A path from the caller's command line, absolute (relative ones are the caller's cwd's, as runc); a flag not given stays so. */
+export function callerPath(p: string): string;
+export function callerPath(p: string | undefined): string | undefined;
+export function callerPath(p: string | undefined): string | undefined {
+  return p === undefined ? undefined : path.resolve(currentCall().cwd, p);
 }

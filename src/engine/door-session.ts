@@ -34,6 +34,10 @@ export function childExitOf(status: number): ChildExit {
   return signal === 0 ? { code: (status >> 8) & 0xff, signal: null } : { code: null, signal: signalNames.get(signal) ?? null };
 }
 
+function callerGone(): Error {
+  return Object.assign(new Error('the caller exited'), { code: 'ESRCH' });
+}
+
 interface Child {
   exited?: ChildExit;
   resolve(exit: ChildExit): void;
@@ -48,8 +52,6 @@ export class DoorSession {
   private signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
   /** the door has exited (or closed its end) */
   gone = false;
-  /** whether the call has started a process (then it can no longer be handed back to the door) */
-  spawned = false;
 
   constructor(private readonly conn: number) {
     this.socket = new Socket({ fd: conn, readable: true, writable: false });
@@ -78,6 +80,7 @@ export class DoorSession {
   }
 
   async spawn(req: SpawnRequest): Promise<Spawned> {
+    if (this.gone) throw callerGone();
     const id = this.nextId++;
     const attached: number[] = [];
     const fdMap = req.fds.map((source: FdSource) => {
@@ -103,9 +106,7 @@ export class DoorSession {
       },
     };
     this.children.set(id, child);
-    this.spawned = true;
-    if (this.gone) this.lost();
-    else this.send(Msg.Spawn, payload, attached);
+    this.send(Msg.Spawn, payload, attached);
     let started: number;
     try {
       started = await pid;
@@ -190,7 +191,7 @@ export class DoorSession {
   /** The door exited mid-call: nothing it started can be waited for or signalled through it any more. */
   private lost(): void {
     this.gone = true;
-    for (const waiter of this.starting.values()) waiter.reject(Object.assign(new Error('the caller exited'), { code: 'ESRCH' }));
+    for (const waiter of this.starting.values()) waiter.reject(callerGone());
     this.starting.clear();
     for (const child of this.children.values()) child.resolve({ code: null, signal: null });
     this.children.clear();

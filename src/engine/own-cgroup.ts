@@ -6,22 +6,18 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFile, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseMountinfo } from '../cgroups/paths.js';
 
 const NAME = 'tsrun-engine';
 
 /** a cgroup.procs the engine is in, of a cgroup of its own (for primeCgroupMigration) */
 let ownProcsFile: string | undefined;
 
-/** The mount points of every cgroup hierarchy (v1 controllers, name=systemd, the v2 root). */
+/** The mount points of every cgroup hierarchy's root (v1 controllers, name=systemd, the v2 root). */
 function hierarchies(): { mount: string; v1: boolean }[] {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  return mounts
-    .map((l) => l.split(' '))
-    .filter((f) => {
-      const type = f[f.indexOf('-') + 1];
-      return f[3] === '/' && (type === 'cgroup' || type === 'cgroup2');
-    })
-    .map((f) => ({ mount: f[4], v1: f[f.indexOf('-') + 1] === 'cgroup' }));
+  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    .filter((m) => m.root === '/')
+    .map((m) => ({ mount: m.mountPoint, v1: m.fsType === 'cgroup' }));
 }
 
 export function enterOwnCgroup(): void {

@@ -132,7 +132,7 @@ async function createLocked(
   native.mkfifo(paths.fifo, 0o622);
   // started first: the door's fork and the helper's start-up overlap the cgroup's making below
   // (the helper does nothing until it has its plan, and exits if this process dies first)
-  const spawning = spawnHelper(plan.preserveFds, () => undefined);
+  const spawning = spawnHelper(plan.preserveFds);
   undo.push('init helper', async () => (await spawning.catch(() => undefined))?.abort());
 
   const { manager: cgroup, resources, shown } = systemd

@@ -25,7 +25,7 @@ import { realCgroupFs } from '../cgroups/fs.js';
 import { execCgroupDirs, parseSubCgroupArgs } from '../cgroups/sub-cgroup.js';
 import { recordedCgroup } from './cgroup.js';
 import { writePidFile } from './create.js';
-import { HANDSHAKE_TIMEOUT_MS, ownConsole, startHelper } from './helper.js';
+import { HANDSHAKE_TIMEOUT_MS, ownConsole, sendPlan, spawnHelper } from './helper.js';
 import { exitCodeOf, holdForeground } from './run.js';
 import { containerStatus, hookState } from './status.js';
 import { Undo } from './undo.js';
@@ -175,9 +175,9 @@ async function execLocked(opts: ExecOptions, unlock: () => void): Promise<number
   const undo = new Undo();
   if (terminal) undo.push('console socket', () => terminal.release());
   try {
-    const started = await startHelper(encodeExecPlan(plan, { stage0Wait: !opts.detach, debug: log.debugEnabled }), plan.preserveFds, (abort) =>
-      undo.push('exec helper', abort),
-    );
+    const spawned = await spawnHelper(plan.preserveFds);
+    undo.push('exec helper', spawned.abort);
+    const started = await sendPlan(spawned, encodeExecPlan(plan, { stage0Wait: !opts.detach, debug: log.debugEnabled }));
     const pid = started.pid;
     const startTime = readProcStat(pid)?.startTime ?? '';
     const proc = ProcessHandle.open(pid, startTime);

@@ -28,14 +28,6 @@ export interface StartedHelper {
   abort(): void;
 }
 
-/**
- * Starts tsrun-init as the caller's child (src/spawn.ts) with the caller's stdio and preserved fds
- * and the sync socket after them, sends `plan`, returns once the helper reports the pid it cloned.
- */
-export async function startHelper(plan: Buffer, preserveFds: number, onSpawned: (abort: () => void) => void): Promise<StartedHelper> {
-  return sendPlan(await spawnHelper(preserveFds, onSpawned), plan);
-}
-
 export interface SpawnedHelper {
   helper: Spawned;
   channel: Channel;
@@ -43,11 +35,12 @@ export interface SpawnedHelper {
 }
 
 /**
- * The first half of startHelper: tsrun-init started, its abort handed to `onSpawned`. create
- * starts it before making its cgroup, so that the door (or fork) and the helper's start-up run
- * meanwhile; nothing happens in the helper until it gets its plan.
+ * Starts tsrun-init as the caller's child (src/spawn.ts) with the caller's stdio and preserved fds
+ * and the sync socket after them; the caller pushes its abort. create starts it before making its
+ * cgroup, so that the door (or fork) and the helper's start-up run meanwhile; nothing happens in
+ * the helper until it gets its plan (sendPlan).
  */
-export async function spawnHelper(preserveFds: number, onSpawned: (abort: () => void) => void): Promise<SpawnedHelper> {
+export async function spawnHelper(preserveFds: number): Promise<SpawnedHelper> {
   const syncFd = 3 + preserveFds;
   const fds: FdSource[] = [];
   for (let fd = 0; fd < syncFd; fd++) fds.push({ callerFd: fd });
@@ -70,12 +63,11 @@ export async function spawnHelper(preserveFds: number, onSpawned: (abort: () => 
     channel.close();
     helper.kill('SIGKILL');
   };
-  onSpawned(abort);
   log.phase('helper spawned');
   return { helper, channel, abort };
 }
 
-/** The second half: checks the helper's protocol, sends `plan`, waits for the pid it cloned. */
+/** Checks the helper's protocol, sends `plan`, returns once the helper reports the pid it cloned. */
 export async function sendPlan(spawned: SpawnedHelper, plan: Buffer): Promise<StartedHelper> {
   const { channel } = spawned;
   const version = new FieldReader(await channel.expect(Msg.Hello, 'start init', HANDSHAKE_TIMEOUT_MS)).u32();
