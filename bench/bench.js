@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baseConfig } from '../test/helpers/base-config.js';
+import { enginePids, stopEngine } from '../test/helpers/engine.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -311,21 +312,12 @@ async function main() {
 
 /** The bench's engine: its open fds and VmRSS (one engine: the door starts at most one per dir). */
 function engineFootprint() {
-	const pid = enginePids()[0];
+	const pid = enginePids(engineDir)[0];
 	if (pid === undefined) return { fds: NaN, rssMiB: NaN };
 	const rss = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
 	return { fds: fs.readdirSync(`/proc/${pid}/fd`).length, rssMiB: Number(rss?.[1] ?? NaN) / 1024 };
 }
 
-function enginePids() {
-	return fs.readdirSync('/proc').filter((pid) => {
-		try {
-			return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${engineDir}/`);
-		} catch {
-			return false;
-		}
-	});
-}
 
 function report(samples, rss, initRss, rts, seq) {
 	const names = ['node -e 0', ...rts.filter((r) => samples.state?.[r.name]).map((r) => r.name)];
@@ -384,8 +376,8 @@ async function cleanup() {
 			spawnSync(rt.cmd[0], [...rt.cmd.slice(1), '--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: 30_000, env: rt.env });
 		}
 	}
-	// the bench's own engine (it would leave by itself after its idle time)
-	for (const pid of enginePids()) process.kill(Number(pid), 'SIGKILL');
+	// the bench's own engine (it would leave by itself after its idle time), and its cgroups
+	await stopEngine(engineDir).catch((err) => console.error(`bench: stopping its engine: ${err.message}`));
 	// Cgroups a runtime failed to remove (default cgroup path is /<id>).
 	for (const h of fs.existsSync('/sys/fs/cgroup') ? ['.', ...fs.readdirSync('/sys/fs/cgroup')] : []) {
 		const dir = path.join('/sys/fs/cgroup', h);

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopEngine } from '../test/helpers/engine.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const extraArgs = process.argv.slice(2); // e.g. --test-name-pattern=...
@@ -52,27 +53,6 @@ function nodeTest(title, files, { concurrency, env = {}, timeoutMs } = {}) {
 
 const results = [];
 
-/**
- * Kills the engine serving `dir` (its socket's path is in its argv), removes the dir and, once the
- * engine is gone, the cgroups it made for itself (best effort: another install's engine may be in
- * them).
- */
-async function stopEngine(dir) {
-	const engines = () =>
-		fs.readdirSync('/proc').filter((pid) => {
-			try {
-				return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${dir}/`);
-			} catch {
-				return false; // gone meanwhile
-			}
-		});
-	for (const pid of engines()) process.kill(Number(pid), 'SIGKILL');
-	for (let i = 0; i < 50 && engines().length; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-	fs.rmSync(dir, { recursive: true, force: true });
-	const { cgroupDirs } = await import('../test/helpers/cgroups.js');
-	const { removeCgroupTree } = await import('../test/helpers/cleanup.js');
-	for (const cgroup of cgroupDirs('/tsrun-engine')) removeCgroupTree(cgroup);
-}
 
 const unit = testFiles('test/unit');
 if (process.env.TSRUN_TEST_SKIP_UNIT) console.log('\n### unit tests: SKIPPED (TSRUN_TEST_SKIP_UNIT is set)');
@@ -127,7 +107,7 @@ if (!isRoot) {
 						results.push([`e2e${suffix}`, passed]);
 					}
 				} finally {
-					await stopEngine(engineDir);
+					await stopEngine(engineDir).catch((err) => console.error(`stopping the run's engine: ${err.message}`));
 				}
 			}
 			// What either stage left on the machine (temp dirs, cgroups, processes, mounts of this run).

@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cgroupDirs } from '../helpers/cgroups.js';
-import { removeCgroupTree } from '../helpers/cleanup.js';
+import { enginePids, stopEngine } from '../helpers/engine.js';
 import { setup } from '../helpers/fixture.js';
-import { allPids, isAlive, procCmdline } from '../helpers/proc.js';
+import { isAlive } from '../helpers/proc.js';
 import { isTsrun } from '../helpers/runtime-under-test.js';
 import { REPO, needsRoot } from '../helpers/test-run.js';
 import { waitFor } from '../helpers/wait.js';
@@ -27,7 +27,7 @@ function engineOf(c, extraEnv = {}) {
 	const dir = c.path('engine');
 	const env = { TSRUN_ENGINE: 'on', TSRUN_ENGINE_DIR: dir, ...extraEnv };
 	let doorCalls = 0;
-	const pids = () => allPids().filter((pid) => (procCmdline(pid) ?? []).some((a) => a.startsWith(`${dir}/`)) && isAlive(pid));
+	const pids = () => enginePids(dir);
 	const engine = {
 		dir,
 		env,
@@ -59,16 +59,8 @@ function engineOf(c, extraEnv = {}) {
 			await waitFor(async () => SERVED.test((await this.door(['--debug', 'list'])).stderr) && this.pids().length === 1, 15_000, 'engine serving');
 			return this.pids()[0];
 		},
-		async stop() {
-			for (const pid of pids()) process.kill(pid, 'SIGKILL');
-			await waitFor(() => pids().length === 0, 10_000, 'engine gone');
-			// the cgroups the engine made for itself (src/engine/own-cgroup.ts), once the killed engine
-			// has left them; best effort: another run's engine may be in them (EBUSY: they stay)
-			const removed = () => cgroupDirs('/tsrun-engine').every((dir) => removeCgroupTree(dir).length === 0);
-			await waitFor(removed, 3000, 'engine cgroups removed').catch(() => {});
-		},
 	};
-	c.defer(() => engine.stop());
+	c.defer(() => stopEngine(dir));
 	return engine;
 }
 
